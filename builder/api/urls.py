@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from builder.api.views import AssistantViewSet, MembershipViewSet, WorkspaceViewSet
+
+router = DefaultRouter()
+router.register("workspaces", WorkspaceViewSet, basename="workspace")
+router.register("assistants", AssistantViewSet, basename="assistant")
+
+members = MembershipViewSet.as_view({"get": "list", "post": "create"})
+member = MembershipViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+)
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
+    path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),
+    *router.urls,
+]

@@ -1,0 +1,128 @@
+"""REST endpoints for workspaces, members and assistants; thin wrappers around the services."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from builder import services
+from builder.api.permissions import WorkspaceRole
+from builder.api.serializers import (
+    AssistantSerializer,
+    MembershipCreateSerializer,
+    MembershipRoleSerializer,
+    MembershipSerializer,
+    WorkspaceSerializer,
+)
+from builder.models import Assistant, Membership, Role, Workspace, can_edit, can_manage
+
+
+class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
+    """Workspaces you belong to. Creating one makes you its owner."""
+
+    serializer_class = WorkspaceSerializer
+    permission_classes = [WorkspaceRole]
+    requires_owner = True
+
+    def get_queryset(self) -> QuerySet[Workspace]:
+        return Workspace.objects.for_member(self.request.user)
+
+    def perform_create(self, serializer: BaseSerializer[Workspace]) -> None:
+        workspace = services.workspace_create(
+            name=serializer.validated_data["name"], owner=self.request.user
+        )
+        serializer.instance = self.get_queryset().get(pk=workspace.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Workspace]) -> None:
+        workspace = cast(Workspace, serializer.instance)
+        services.workspace_rename(workspace=workspace, name=serializer.validated_data["name"])
+
+
+class MembershipViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Membership],
+):
+    """Members of one workspace. Every member can see them; only owners change them."""
+
+    serializer_class = MembershipSerializer
+
+    def workspace(self) -> Workspace:
+        return get_object_or_404(
+            Workspace.objects.for_member(self.request.user), pk=self.kwargs["workspace_pk"]
+        )
+
+    def owned_workspace(self) -> Workspace:
+        workspace = self.workspace()
+        if not can_manage(workspace.member_role):
+            raise PermissionDenied("Only owners can change who belongs to a workspace.")
+        return workspace
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        return self.workspace().memberships.select_related("user")
+
+    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        workspace = self.owned_workspace()
+        payload = MembershipCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = services.member_add(
+            workspace=workspace,
+            username_or_email=payload.validated_data["user"],
+            role=Role(payload.validated_data["role"]),
+        )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MembershipRoleSerializer, responses=MembershipSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        membership = get_object_or_404(self.owned_workspace().memberships, pk=kwargs["pk"])
+        payload = MembershipRoleSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.member_change_role(
+            membership=membership, role=Role(payload.validated_data["role"])
+        )
+        return Response(MembershipSerializer(membership).data)
+
+    def perform_destroy(self, instance: Membership) -> None:
+        self.owned_workspace()
+        services.member_remove(membership=instance)
+
+
+class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
+    """Assistants in your workspaces; filter with ``?workspace=ID``."""
+
+    serializer_class = AssistantSerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Assistant]:
+        assistants = Assistant.objects.for_member(self.request.user)
+        workspace = self.request.query_params.get("workspace")
+        if workspace is not None:
+            assistants = assistants.filter(workspace_id=workspace if workspace.isdigit() else 0)
+        return assistants
+
+    def perform_create(self, serializer: BaseSerializer[Assistant]) -> None:
+        data = dict(serializer.validated_data)
+        workspace = data.pop("workspace")
+        if not can_edit(workspace.member_role):
+            raise PermissionDenied("Viewers cannot create assistants.")
+        assistant = services.assistant_create(workspace=workspace, **data)
+        serializer.instance = self.get_queryset().get(pk=assistant.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Assistant]) -> None:
+        assistant = cast(Assistant, serializer.instance)
+        services.assistant_update(assistant=assistant, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Assistant) -> None:
+        services.assistant_delete(assistant=instance)

@@ -1,0 +1,56 @@
+"""The demo account, workspace and assistant that the first README command lands on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from builder import services
+from builder.models import Assistant, Membership, Role, Workspace
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "parley-demo"  # noqa: S105 -- printed on purpose: it is the demo login
+DEMO_WORKSPACE = "Demo workspace"
+DEMO_ASSISTANT = "Pizza Palace"
+DEMO_DESCRIPTION = "Takes pizza orders, tracks deliveries and answers questions about the menu."
+
+
+@dataclass(frozen=True)
+class Demo:
+    workspace: Workspace
+    assistant: Assistant
+    created: bool
+
+
+@transaction.atomic
+def demo_seed() -> Demo:
+    """Create the demo user, workspace and assistant, or bring them back to their demo state.
+
+    Idempotent: a second run finds the same rows and creates nothing new. The demo password is
+    reset each time, so the login printed by ``seed_demo`` always works.
+    """
+    user, created = get_user_model().objects.get_or_create(
+        username=DEMO_USERNAME, defaults={"email": "demo@example.com"}
+    )
+    user.set_password(DEMO_PASSWORD)
+    user.save(update_fields=["password"])
+
+    membership = (
+        Membership.objects.filter(user=user, role=Role.OWNER, workspace__name=DEMO_WORKSPACE)
+        .select_related("workspace")
+        .first()
+    )
+    workspace = (
+        membership.workspace
+        if membership
+        else services.workspace_create(name=DEMO_WORKSPACE, owner=user)
+    )
+    assistant = workspace.assistants.filter(name__iexact=DEMO_ASSISTANT).first()
+    if assistant is None:
+        created = True
+        assistant = services.assistant_create(
+            workspace=workspace, name=DEMO_ASSISTANT, description=DEMO_DESCRIPTION
+        )
+    return Demo(workspace=workspace, assistant=assistant, created=created)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from builder.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create (or restore) the demo user, workspace and assistant. Safe to run repeatedly."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        demo = demo_seed()
+        verb = "Created" if demo.created else "Found"
+        self.stdout.write(
+            f"{verb} demo assistant “{demo.assistant.name}” in workspace “{demo.workspace.name}”.\n"
+            f"Log in with username {DEMO_USERNAME!r} and password {DEMO_PASSWORD!r}."
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from builder.views import accounts, assistants, workspaces
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="workspace-list"), name="home"),
+    # Accounts
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/", accounts.account, name="account"),
+    path("accounts/token/", accounts.api_token_regenerate, name="api-token-regenerate"),
+    # Workspaces
+    path("workspaces/", workspaces.workspace_list, name="workspace-list"),
+    path("workspaces/<int:pk>/", workspaces.workspace_detail, name="workspace-detail"),
+    path("workspaces/<int:pk>/settings/", workspaces.workspace_settings, name="workspace-settings"),
+    path("workspaces/<int:pk>/delete/", workspaces.workspace_delete, name="workspace-delete"),
+    path("workspaces/<int:pk>/members/", workspaces.workspace_members, name="workspace-members"),
+    path(
+        "workspaces/<int:pk>/members/<int:member_pk>/",
+        workspaces.member_update,
+        name="workspace-member-update",
+    ),
+    # Assistants
+    path("assistants/<int:pk>/", assistants.assistant_detail, name="assistant-detail"),
+    path("assistants/<int:pk>/edit/", assistants.assistant_edit, name="assistant-edit"),
+    path("assistants/<int:pk>/delete/", assistants.assistant_delete, name="assistant-delete"),
+]

@@ -1,0 +1,58 @@
+"""The one ASGI application: HTTP, websockets and (by default) the task consumer in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django is set up first so the routing imports below can use models.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from huey.consumer import Consumer  # noqa: E402
+from huey.contrib.djhuey import HUEY  # noqa: E402
+
+from runtime.routing import websocket_urlpatterns  # noqa: E402
+
+
+class InProcessTaskConsumer(Consumer):
+    """Huey's consumer as threads of the ASGI process, for the embedded (no Redis) setup."""
+
+    def _set_signal_handlers(self) -> None:
+        # The ASGI server owns the process's signals; lifespan shutdown stops this consumer.
+        pass
+
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Start the in-process task consumer with the server and stop it gracefully after."""
+    consumer: InProcessTaskConsumer | None = None
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if settings.TASKS_IN_PROCESS and not HUEY.immediate:
+                consumer = InProcessTaskConsumer(HUEY, **settings.HUEY["consumer"])
+                consumer.start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if consumer is not None:
+                await asyncio.to_thread(consumer.stop, graceful=True)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+        "lifespan": lifespan,
+    }
+)

@@ -1,0 +1,40 @@
+// Live updates for pages that show an assistant: a teammate's rename or delete shows at once.
+(function () {
+  "use strict";
+
+  function watchAssistant(root) {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const url = scheme + "://" + window.location.host + root.dataset.assistantEvents;
+    let retryMs = 1000;
+
+    function connect() {
+      const socket = new WebSocket(url);
+      socket.addEventListener("open", () => {
+        retryMs = 1000;
+        root.dataset.socket = "open";
+      });
+      socket.addEventListener("message", (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "assistant.updated") {
+          for (const [key, value] of Object.entries(message.data)) {
+            document.querySelectorAll('[data-live="' + key + '"]').forEach((node) => {
+              node.textContent = value;
+            });
+          }
+        } else if (message.type === "assistant.deleted") {
+          root.querySelector('[data-live="deleted"]').hidden = false;
+        }
+      });
+      socket.addEventListener("close", () => {
+        root.dataset.socket = "closed";
+        window.setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      });
+    }
+    connect();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-assistant-events]").forEach(watchAssistant);
+  });
+})();

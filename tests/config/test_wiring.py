@@ -1,0 +1,93 @@
+"""The environment really switches the parts: SQLite or PostgreSQL, in-memory or Redis.
+
+CI runs the suite twice, once per column, so each assertion holds for the run it is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.db import connection
+from huey import RedisHuey, SqliteHuey
+from huey.contrib.djhuey import HUEY
+
+from config.asgi import application
+
+
+def test_the_database_is_the_one_database_url_names(db: None) -> None:
+    expected = "postgresql" if settings.DATABASE_URL else "sqlite"
+    assert connection.vendor == expected
+
+
+def test_the_cache_lives_where_redis_url_says() -> None:
+    key = f"wiring-{uuid.uuid4()}"
+    cache.set(key, "stored", timeout=30)
+    if settings.REDIS_URL:
+        import redis
+
+        raw = redis.Redis.from_url(settings.REDIS_URL)
+        assert raw.exists(f"parley:1:{key}") == 1
+    else:
+        assert type(caches["default"]).__name__ == "LocMemCache"
+    assert cache.get(key) == "stored"
+
+
+def test_the_task_queue_backend_follows_redis_url() -> None:
+    assert isinstance(HUEY, RedisHuey if settings.REDIS_URL else SqliteHuey)
+
+
+@pytest.mark.asyncio
+async def test_a_group_message_crosses_channel_layer_instances() -> None:
+    """With Redis, a message sent by one process's layer reaches a socket held by another's."""
+    sender = get_channel_layer()
+    receiver = (
+        sender
+        if not settings.REDIS_URL
+        else type(sender)(hosts=[settings.REDIS_URL], prefix="parley:channels")
+    )
+    channel = await receiver.new_channel()
+    group = f"wiring-{uuid.uuid4().hex}"
+    await receiver.group_add(group, channel)
+    await sender.group_send(group, {"type": "ping", "text": "hello"})
+    message = await asyncio.wait_for(receiver.receive(channel), timeout=5)
+    assert message["text"] == "hello"
+    await receiver.group_discard(group, channel)
+
+
+@HUEY.task()
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@pytest.mark.skipif(
+    bool(settings.REDIS_URL), reason="with Redis, task workers are separate processes"
+)
+@pytest.mark.asyncio
+async def test_the_server_process_runs_queued_tasks_between_startup_and_shutdown() -> None:
+    HUEY.immediate = False
+    try:
+        inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        server = asyncio.ensure_future(application({"type": "lifespan"}, inbox.get, outbox.put))
+        await inbox.put({"type": "lifespan.startup"})
+        assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
+
+        result = add(2, 3)
+        deadline = time.monotonic() + 10
+        value = None
+        while value is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            value = result.get()
+        assert value == 5
+
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await asyncio.wait_for(outbox.get(), 15))["type"] == "lifespan.shutdown.complete"
+        await server
+    finally:
+        HUEY.immediate = True

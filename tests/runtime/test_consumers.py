@@ -1,0 +1,97 @@
+"""The assistant events socket through the whole ASGI stack: origin check, session, routing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+
+from builder import services
+from builder.models import Assistant
+from config.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def connect(
+    client_for: Callable[[AbstractBaseUser], Client],
+    user: AbstractBaseUser,
+    assistant: Assistant,
+    origin: str = "http://testserver",
+) -> tuple[WebsocketCommunicator, bool]:
+    client = await sync_to_async(client_for)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/assistants/{assistant.pk}/events/",
+        headers=[(b"cookie", cookie), (b"origin", origin.encode()), (b"host", b"testserver")],
+    )
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_a_member_hears_a_teammates_rename(
+    client_for: Callable[[AbstractBaseUser], Client],
+    viewer: AbstractBaseUser,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(client_for, viewer, assistant)
+    assert connected
+    await sync_to_async(services.assistant_update)(assistant=assistant, name="Pizza bot")
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "assistant.updated"
+    assert message["data"]["name"] == "Pizza bot"
+    await communicator.disconnect()
+
+
+async def test_a_member_hears_when_the_assistant_is_deleted(
+    client_for: Callable[[AbstractBaseUser], Client],
+    owner: AbstractBaseUser,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(client_for, owner, assistant)
+    assert connected
+    await sync_to_async(services.assistant_delete)(assistant=assistant)
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "assistant.deleted"
+    await communicator.disconnect()
+
+
+async def test_a_member_of_another_workspace_is_refused(
+    client_for: Callable[[AbstractBaseUser], Client],
+    outsider: AbstractBaseUser,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(client_for, outsider, assistant)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_a_foreign_origin_is_refused(
+    client_for: Callable[[AbstractBaseUser], Client],
+    owner: AbstractBaseUser,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(
+        client_for, owner, assistant, origin="https://evil.example"
+    )
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_a_malformed_frame_gets_a_typed_error_and_the_socket_stays_open(
+    client_for: Callable[[AbstractBaseUser], Client],
+    owner: AbstractBaseUser,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(client_for, owner, assistant)
+    assert connected
+    await communicator.send_to(text_data="{not json")
+    error = await communicator.receive_json_from(timeout=5)
+    assert error["type"] == "error"
+    await sync_to_async(services.assistant_update)(assistant=assistant, description="Still here")
+    assert (await communicator.receive_json_from(timeout=5))["data"]["description"] == "Still here"
+    await communicator.disconnect()

@@ -1,15 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
 
 from builder.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Language, Role
+
+T = TypeVar("T")
+
+
+def submit(form: forms.Form, service: Callable[..., T], **kwargs: Any) -> T | None:
+    """Run a service for a valid form; a ValidationError it raises shows on the form's fields.
+
+    Returns what the service returned, or None when the form now carries the errors.
+    """
+    try:
+        return service(**kwargs)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
 
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(help_text="Teammates can add you to their workspace by this address.")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         fields = ("username", "email")
 
     def clean_email(self) -> str:

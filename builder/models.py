@@ -14,7 +14,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 2000
@@ -26,18 +26,20 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-def _role_of(user: AbstractBaseUser, workspace_ref: str) -> Subquery:
+def _role_of(user: User, workspace_ref: str) -> Subquery:
     return Subquery(
         Membership.objects.filter(workspace=OuterRef(workspace_ref), user=user).values("role")[:1]
     )
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
-    def for_member(self, user: AbstractBaseUser | AnonymousUser) -> WorkspaceQuerySet:
+    def for_member(self, user: User | AnonymousUser) -> WorkspaceQuerySet:
         """The user's workspaces, each annotated with ``member_role``, the user's role in it."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user).annotate(member_role=_role_of(user, "pk"))
+        # The model declares member_role for type checkers; the plugin sees it as a redefinition.
+        members = self.filter(memberships__user=user)
+        return members.annotate(member_role=_role_of(user, "pk"))  # type: ignore[no-redef]
 
 
 class Workspace(models.Model):
@@ -45,6 +47,7 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WorkspaceQuerySet.as_manager()
+    member_role: str | None  # the requesting user's role, annotated by for_member()
 
     class Meta:
         ordering = [Lower("name"), "id"]
@@ -92,13 +95,13 @@ class Language(models.TextChoices):
 
 
 class AssistantQuerySet(models.QuerySet["Assistant"]):
-    def for_member(self, user: AbstractBaseUser | AnonymousUser) -> AssistantQuerySet:
+    def for_member(self, user: User | AnonymousUser) -> AssistantQuerySet:
         """Assistants of the user's workspaces, each annotated with the user's ``member_role``."""
         if not user.is_authenticated:
             return self.none()
         return (
             self.filter(workspace__memberships__user=user)
-            .annotate(member_role=_role_of(user, "workspace_id"))
+            .annotate(member_role=_role_of(user, "workspace_id"))  # type: ignore[no-redef]
             .select_related("workspace")
         )
 
@@ -112,6 +115,7 @@ class Assistant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = AssistantQuerySet.as_manager()
+    member_role: str | None  # the requesting user's role, annotated by for_member()
 
     class Meta:
         constraints = [

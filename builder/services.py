@@ -8,7 +8,7 @@ refused request leaves nothing half-saved.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -37,7 +37,7 @@ def _clean_name(name: str, *, field: str = "name") -> str:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, owner: AbstractBaseUser) -> Workspace:
+def workspace_create(*, name: str, owner: User) -> Workspace:
     """Create a workspace with ``owner`` as its first owner."""
     workspace = Workspace.objects.create(name=_clean_name(name))
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)

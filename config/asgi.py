@@ -37,7 +37,8 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             if settings.TASKS_IN_PROCESS and not HUEY.immediate:
-                consumer = InProcessTaskConsumer(HUEY, **settings.HUEY["consumer"])
+                options: dict[str, Any] = settings.HUEY["consumer"]
+                consumer = InProcessTaskConsumer(HUEY, **options)
                 consumer.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

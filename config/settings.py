@@ -8,6 +8,7 @@ URL: ``DATABASE_URL`` for PostgreSQL, ``REDIS_URL`` for channels, cache and the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -95,7 +96,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
             # WAL and IMMEDIATE transactions keep the server, websocket turns and in-process tasks
             # from tripping over each other's locks.
             "OPTIONS": {
@@ -131,7 +132,7 @@ else:
 # file and the ASGI process runs a consumer thread; with Redis, `manage.py run_huey` workers do.
 TASKS_IN_PROCESS = env_bool("TASKS_IN_PROCESS", REDIS_URL is None)
 TASKS_IMMEDIATE = env_bool("TASKS_IMMEDIATE", False)
-HUEY: dict[str, object] = {
+HUEY: dict[str, Any] = {
     "name": "parley",
     "immediate": TASKS_IMMEDIATE,
     "results": True,

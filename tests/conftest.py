@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from huey.contrib.djhuey import HUEY
 from rest_framework.test import APIClient
@@ -30,31 +30,31 @@ def _test_environment() -> Iterator[None]:
         yield
 
 
-def make_user(username: str) -> AbstractBaseUser:
+def make_user(username: str) -> User:
     return get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD
     )
 
 
 @pytest.fixture
-def owner(db: None) -> AbstractBaseUser:
+def owner(db: None) -> User:
     return make_user("olivia")
 
 
 @pytest.fixture
-def workspace(owner: AbstractBaseUser) -> Workspace:
+def workspace(owner: User) -> Workspace:
     return services.workspace_create(name="Acme support", owner=owner)
 
 
 @pytest.fixture
-def editor(workspace: Workspace) -> AbstractBaseUser:
+def editor(workspace: Workspace) -> User:
     user = make_user("eddie")
     services.member_add(workspace=workspace, username_or_email="eddie", role=Role.EDITOR)
     return user
 
 
 @pytest.fixture
-def viewer(workspace: Workspace) -> AbstractBaseUser:
+def viewer(workspace: Workspace) -> User:
     user = make_user("vera")
     services.member_add(workspace=workspace, username_or_email="vera", role=Role.VIEWER)
     return user
@@ -68,12 +68,12 @@ def assistant(workspace: Workspace) -> Assistant:
 
 
 @pytest.fixture
-def outsider(db: None) -> AbstractBaseUser:
+def outsider(db: None) -> User:
     return make_user("oscar")
 
 
 @pytest.fixture
-def other_workspace(outsider: AbstractBaseUser) -> Workspace:
+def other_workspace(outsider: User) -> Workspace:
     return services.workspace_create(name="Rival corp", owner=outsider)
 
 
@@ -83,10 +83,10 @@ def other_assistant(other_workspace: Workspace) -> Assistant:
 
 
 @pytest.fixture
-def client_for() -> Callable[[AbstractBaseUser], Client]:
+def client_for() -> Callable[[User], Client]:
     """A browser-like client logged in as the given user."""
 
-    def login(user: AbstractBaseUser) -> Client:
+    def login(user: User) -> Client:
         client = Client()
         client.force_login(user)
         return client
@@ -95,10 +95,10 @@ def client_for() -> Callable[[AbstractBaseUser], Client]:
 
 
 @pytest.fixture
-def api_for() -> Callable[[AbstractBaseUser], APIClient]:
+def api_for() -> Callable[[User], APIClient]:
     """An API client authenticated as the given user."""
 
-    def authenticate(user: AbstractBaseUser) -> APIClient:
+    def authenticate(user: User) -> APIClient:
         client = APIClient()
         client.force_authenticate(user)
         return client

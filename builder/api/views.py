@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -25,6 +26,11 @@ from builder.api.serializers import (
 from builder.models import Assistant, Membership, Role, Workspace, can_edit, can_manage
 
 
+def _user(request: Request) -> User:
+    """The caller; every endpoint here requires authentication."""
+    return cast(User, request.user)
+
+
 class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
     """Workspaces you belong to. Creating one makes you its owner."""
 
@@ -33,11 +39,11 @@ class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
     requires_owner = True
 
     def get_queryset(self) -> QuerySet[Workspace]:
-        return Workspace.objects.for_member(self.request.user)
+        return Workspace.objects.for_member(_user(self.request))
 
     def perform_create(self, serializer: BaseSerializer[Workspace]) -> None:
         workspace = services.workspace_create(
-            name=serializer.validated_data["name"], owner=self.request.user
+            name=serializer.validated_data["name"], owner=_user(self.request)
         )
         serializer.instance = self.get_queryset().get(pk=workspace.pk)
 
@@ -58,7 +64,7 @@ class MembershipViewSet(
 
     def workspace(self) -> Workspace:
         return get_object_or_404(
-            Workspace.objects.for_member(self.request.user), pk=self.kwargs["workspace_pk"]
+            Workspace.objects.for_member(_user(self.request)), pk=self.kwargs["workspace_pk"]
         )
 
     def owned_workspace(self) -> Workspace:
@@ -106,7 +112,7 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Assistant]:
-        assistants = Assistant.objects.for_member(self.request.user)
+        assistants = Assistant.objects.for_member(_user(self.request))
         workspace = self.request.query_params.get("workspace")
         if workspace is not None:
             assistants = assistants.filter(workspace_id=workspace if workspace.isdigit() else 0)

@@ -6,6 +6,7 @@ whose role does not allow a change gets 403.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -13,8 +14,14 @@ from django.shortcuts import get_object_or_404
 from builder.models import Assistant, Workspace, can_edit, can_manage
 
 
+class AuthenticatedRequest(HttpRequest):
+    """A request that passed ``login_required``: its user is a real account."""
+
+    user: User
+
+
 def member_workspace(
-    request: HttpRequest, pk: int, *, edit: bool = False, manage: bool = False
+    request: AuthenticatedRequest, pk: int, *, edit: bool = False, manage: bool = False
 ) -> Workspace:
     workspace = get_object_or_404(Workspace.objects.for_member(request.user), pk=pk)
     if manage and not can_manage(workspace.member_role):
@@ -24,7 +31,7 @@ def member_workspace(
     return workspace
 
 
-def member_assistant(request: HttpRequest, pk: int, *, edit: bool = False) -> Assistant:
+def member_assistant(request: AuthenticatedRequest, pk: int, *, edit: bool = False) -> Assistant:
     assistant = get_object_or_404(Assistant.objects.for_member(request.user), pk=pk)
     if edit and not can_edit(assistant.member_role):
         raise PermissionDenied("Viewers cannot change assistants.")

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from builder.forms import SignupForm
+from builder.views.access import AuthenticatedRequest
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -24,14 +25,14 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
     return render(request, "registration/account.html", {"token": token})
 
 
 @login_required
 @require_POST
-def api_token_regenerate(request: HttpRequest) -> HttpResponse:
+def api_token_regenerate(request: AuthenticatedRequest) -> HttpResponse:
     Token.objects.filter(user=request.user).delete()
     Token.objects.create(user=request.user)
     messages.success(request, "A new API token was created; the old one no longer works.")

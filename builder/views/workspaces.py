@@ -4,27 +4,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from builder import services
-from builder.forms import AssistantForm, MemberAddForm, MemberRoleForm, WorkspaceForm
+from builder.forms import AssistantForm, MemberAddForm, MemberRoleForm, WorkspaceForm, submit
 from builder.models import Role, Workspace, can_edit, can_manage
-from builder.views.access import member_workspace
+from builder.views.access import AuthenticatedRequest, member_workspace
 
 
 @login_required
-def workspace_list(request: HttpRequest) -> HttpResponse:
+def workspace_list(request: AuthenticatedRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            workspace = services.workspace_create(
-                name=form.cleaned_data["name"], owner=request.user
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
+        workspace = submit(
+            form, services.workspace_create, name=form.cleaned_data["name"], owner=request.user
+        )
+        if workspace:
             messages.success(request, f"Workspace “{workspace.name}” created.")
             return redirect("workspace-detail", pk=workspace.pk)
     workspaces = Workspace.objects.for_member(request.user).annotate(
@@ -34,17 +31,16 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def workspace_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk)
     form = AssistantForm(request.POST or None)
     if request.method == "POST":
         member_workspace(request, pk, edit=True)
         if form.is_valid():
-            try:
-                assistant = services.assistant_create(workspace=workspace, **form.cleaned_data)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
+            assistant = submit(
+                form, services.assistant_create, workspace=workspace, **form.cleaned_data
+            )
+            if assistant:
                 messages.success(request, f"Assistant “{assistant.name}” created.")
                 return redirect("assistant-detail", pk=assistant.pk)
     context = {
@@ -58,15 +54,12 @@ def workspace_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def workspace_settings(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk, manage=True)
     form = WorkspaceForm(request.POST or None, initial={"name": workspace.name})
     if request.method == "POST" and form.is_valid():
-        try:
-            services.workspace_rename(workspace=workspace, name=form.cleaned_data["name"])
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
+        name = form.cleaned_data["name"]
+        if submit(form, services.workspace_rename, workspace=workspace, name=name):
             messages.success(request, "Workspace renamed.")
             return redirect("workspace-detail", pk=workspace.pk)
     return render(
@@ -76,7 +69,7 @@ def workspace_settings(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def workspace_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk, manage=True)
     if request.POST.get("confirm_name", "").strip() != workspace.name:
         messages.error(request, "Type the workspace's exact name to delete it.")
@@ -87,21 +80,20 @@ def workspace_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def workspace_members(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace_members(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk)
     form = MemberAddForm(request.POST or None)
     if request.method == "POST":
         member_workspace(request, pk, manage=True)
         if form.is_valid():
-            try:
-                membership = services.member_add(
-                    workspace=workspace,
-                    username_or_email=form.cleaned_data["user"],
-                    role=Role(form.cleaned_data["role"]),
-                )
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
+            membership = submit(
+                form,
+                services.member_add,
+                workspace=workspace,
+                username_or_email=form.cleaned_data["user"],
+                role=Role(form.cleaned_data["role"]),
+            )
+            if membership:
                 messages.success(request, f"{membership.user} joined as {membership.role}.")
                 return redirect("workspace-members", pk=workspace.pk)
     context = {
@@ -116,7 +108,7 @@ def workspace_members(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_update(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
+def member_update(request: AuthenticatedRequest, pk: int, member_pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk, manage=True)
     membership = get_object_or_404(workspace.memberships, pk=member_pk)
     try:

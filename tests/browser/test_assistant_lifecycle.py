@@ -51,7 +51,7 @@ def test_sign_up_create_a_workspace_and_an_assistant_then_rename_and_delete_it(
     assert not Assistant.objects.exists()
 
 
-def test_bad_input_is_shown_on_the_field(page: Page, live_url: str, owner, workspace) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_shown_on_the_field(page: Page, live_url: str, owner, workspace) -> None:
     log_in(page, live_url, "olivia")
     page.goto(f"{live_url}/workspaces/{workspace.pk}/")
     page.get_by_label("Name").fill("   ")
@@ -66,7 +66,7 @@ def test_a_rename_by_a_teammate_shows_live_on_an_open_page(
     live_url: str,
     owner,
     editor,
-    assistant,  # type: ignore[no-untyped-def]
+    assistant,
 ) -> None:
     log_in(page, live_url, "olivia")
     page.goto(f"{live_url}/assistants/{assistant.pk}/")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from builder import services
@@ -19,7 +19,7 @@ def test_assistant_names_are_unique_per_workspace_ignoring_case(
 
 
 def test_a_workspace_keeps_an_owner_once_a_second_owner_exists(
-    workspace: Workspace, owner: AbstractBaseUser, editor: AbstractBaseUser
+    workspace: Workspace, owner: User, editor: User
 ) -> None:
     promoted = services.member_change_role(
         membership=workspace.memberships.get(user=editor), role=Role.OWNER
@@ -28,6 +28,6 @@ def test_a_workspace_keeps_an_owner_once_a_second_owner_exists(
     assert list(workspace.memberships.values_list("user", "role")) == [(promoted.user_id, "owner")]
 
 
-def test_adding_someone_twice_is_refused(workspace: Workspace, editor: AbstractBaseUser) -> None:
+def test_adding_someone_twice_is_refused(workspace: Workspace, editor: User) -> None:
     with pytest.raises(ValidationError, match="already a member"):
         services.member_add(workspace=workspace, username_or_email="EDDIE", role=Role.VIEWER)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -63,8 +63,8 @@ def _snapshot(workspace: Workspace) -> tuple[object, ...]:
 
 @pytest.mark.parametrize(("method", "url", "data"), PAGES)
 def test_pages_of_another_workspace_answer_404_and_change_nothing(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
     other_assistant: Assistant,
     method: str,
     url: str,
@@ -79,8 +79,8 @@ def test_pages_of_another_workspace_answer_404_and_change_nothing(
 
 @pytest.mark.parametrize(("method", "url", "data"), API)
 def test_api_of_another_workspace_answers_404_and_changes_nothing(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
     other_assistant: Assistant,
     method: str,
     url: str,
@@ -94,8 +94,8 @@ def test_api_of_another_workspace_answers_404_and_changes_nothing(
 
 
 def test_api_lists_only_the_members_own_workspaces_and_assistants(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
     assistant: Assistant,
     other_assistant: Assistant,
 ) -> None:
@@ -109,8 +109,8 @@ def test_api_lists_only_the_members_own_workspaces_and_assistants(
 
 
 def test_pages_list_only_the_members_own_workspaces(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
     assistant: Assistant,
     other_assistant: Assistant,
 ) -> None:
@@ -120,8 +120,8 @@ def test_pages_list_only_the_members_own_workspaces(
 
 
 def test_api_refuses_to_create_an_assistant_in_another_workspace(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
     other_workspace: Workspace,
 ) -> None:
     payload = {"workspace": other_workspace.pk, "name": "Planted"}
@@ -150,8 +150,8 @@ VIEWER_API_WRITES = [(method, url, data) for method, url, data in API if method 
 
 @pytest.mark.parametrize(("method", "url", "data"), VIEWER_PAGE_WRITES)
 def test_a_viewer_cannot_change_anything_through_the_pages(
-    client_for: Callable[[AbstractBaseUser], Client],
-    viewer: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    viewer: User,
     assistant: Assistant,
     method: str,
     url: str,
@@ -165,8 +165,8 @@ def test_a_viewer_cannot_change_anything_through_the_pages(
 
 @pytest.mark.parametrize(("method", "url", "data"), VIEWER_API_WRITES)
 def test_a_viewer_cannot_change_anything_through_the_api(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    viewer: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    viewer: User,
     assistant: Assistant,
     method: str,
     url: str,
@@ -179,8 +179,8 @@ def test_a_viewer_cannot_change_anything_through_the_api(
 
 
 def test_a_viewer_cannot_create_an_assistant_through_the_api(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    viewer: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    viewer: User,
     workspace: Workspace,
 ) -> None:
     payload = {"workspace": workspace.pk, "name": "Planted"}
@@ -190,9 +190,9 @@ def test_a_viewer_cannot_create_an_assistant_through_the_api(
 
 
 def test_a_viewer_can_read_the_assistant_and_sees_no_edit_buttons(
-    client_for: Callable[[AbstractBaseUser], Client],
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    viewer: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    api_for: Callable[[User], APIClient],
+    viewer: User,
     assistant: Assistant,
 ) -> None:
     page = client_for(viewer).get(f"/assistants/{assistant.pk}/").content.decode()
@@ -204,8 +204,8 @@ def test_a_viewer_can_read_the_assistant_and_sees_no_edit_buttons(
 
 
 def test_an_editor_can_change_assistants_but_not_the_workspace(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    editor: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    editor: User,
     assistant: Assistant,
 ) -> None:
     client = api_for(editor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client
 
 from builder.models import Assistant, Membership, Role, Workspace
@@ -27,7 +27,7 @@ def test_signing_up_logs_the_new_account_in(client: Client, db: None) -> None:
     assert get_user_model().objects.get(username="nina").email == "nina@example.com"
 
 
-def test_signup_refuses_an_email_that_is_taken(client: Client, owner: AbstractBaseUser) -> None:
+def test_signup_refuses_an_email_that_is_taken(client: Client, owner: User) -> None:
     response = client.post(
         "/accounts/signup/",
         {
@@ -42,9 +42,7 @@ def test_signup_refuses_an_email_that_is_taken(client: Client, owner: AbstractBa
     assert not get_user_model().objects.filter(username="copycat").exists()
 
 
-def test_a_password_change_takes_effect(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser
-) -> None:
+def test_a_password_change_takes_effect(client_for: Callable[[User], Client], owner: User) -> None:
     response = client_for(owner).post(
         "/accounts/password/",
         {
@@ -58,7 +56,7 @@ def test_a_password_change_takes_effect(
 
 
 def test_creating_a_workspace_from_the_page_lands_on_it(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser
+    client_for: Callable[[User], Client], owner: User
 ) -> None:
     response = client_for(owner).post("/workspaces/", {"name": "Bakery"}, follow=True)
     workspace = Workspace.objects.get(name="Bakery")
@@ -68,7 +66,7 @@ def test_creating_a_workspace_from_the_page_lands_on_it(
 
 
 def test_an_assistant_is_created_renamed_and_deleted_from_the_pages(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser, workspace: Workspace
+    client_for: Callable[[User], Client], owner: User, workspace: Workspace
 ) -> None:
     client = client_for(owner)
     client.post(
@@ -85,7 +83,7 @@ def test_an_assistant_is_created_renamed_and_deleted_from_the_pages(
 
 
 def test_an_over_long_assistant_name_is_shown_on_the_field_and_nothing_is_saved(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser, workspace: Workspace
+    client_for: Callable[[User], Client], owner: User, workspace: Workspace
 ) -> None:
     response = client_for(owner).post(
         f"/workspaces/{workspace.pk}/", {"name": "n" * 101, "language": "en"}
@@ -96,7 +94,7 @@ def test_an_over_long_assistant_name_is_shown_on_the_field_and_nothing_is_saved(
 
 
 def test_a_duplicate_name_on_rename_is_shown_on_the_field(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser, assistant: Assistant
+    client_for: Callable[[User], Client], owner: User, assistant: Assistant
 ) -> None:
     client = client_for(owner)
     client.post(f"/workspaces/{assistant.workspace_id}/", {"name": "Second", "language": "en"})
@@ -110,7 +108,7 @@ def test_a_duplicate_name_on_rename_is_shown_on_the_field(
 
 
 def test_deleting_a_workspace_needs_its_exact_name(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser, assistant: Assistant
+    client_for: Callable[[User], Client], owner: User, assistant: Assistant
 ) -> None:
     client = client_for(owner)
     url = f"/workspaces/{assistant.workspace_id}/delete/"
@@ -122,9 +120,9 @@ def test_deleting_a_workspace_needs_its_exact_name(
 
 
 def test_an_owner_adds_a_member_who_then_sees_the_workspace(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
-    outsider: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
+    outsider: User,
     assistant: Assistant,
 ) -> None:
     client_for(owner).post(
@@ -136,7 +134,7 @@ def test_an_owner_adds_a_member_who_then_sees_the_workspace(
 
 
 def test_the_last_owner_is_told_why_they_cannot_leave(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser, workspace: Workspace
+    client_for: Callable[[User], Client], owner: User, workspace: Workspace
 ) -> None:
     membership = workspace.memberships.get(user=owner)
     response = client_for(owner).post(
@@ -147,7 +145,7 @@ def test_the_last_owner_is_told_why_they_cannot_leave(
 
 
 def test_the_api_token_can_be_created_and_replaced(
-    client_for: Callable[[AbstractBaseUser], Client], owner: AbstractBaseUser
+    client_for: Callable[[User], Client], owner: User
 ) -> None:
     client = client_for(owner)
     client.post("/accounts/token/")

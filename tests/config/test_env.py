@@ -33,7 +33,7 @@ def test_a_bad_value_fails_loudly_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
     reader,
     raw: str,
-    message: str,  # type: ignore[no-untyped-def]
+    message: str,
 ) -> None:
     monkeypatch.setenv("SETTING", raw)
     with pytest.raises(ImproperlyConfigured, match=message):

@@ -6,8 +6,13 @@ CI runs the suite twice, once per column, so each assertion holds for the run it
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
@@ -91,3 +96,31 @@ async def test_the_server_process_runs_queued_tasks_between_startup_and_shutdown
         await server
     finally:
         HUEY.immediate = True
+
+
+WORKER = """
+import django
+django.setup()
+import tests.config.test_wiring  # registers the task
+from huey.contrib.djhuey import HUEY
+HUEY.create_consumer(workers=1, worker_type="thread").run()
+"""
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="without Redis, tasks run in the server process")
+def test_a_separate_worker_process_runs_tasks_queued_in_redis() -> None:
+    HUEY.immediate = False
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        result = add(20, 22)
+        assert result.get(blocking=True, timeout=30) == 42
+    finally:
+        HUEY.immediate = True
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=30)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client
 
 from builder import services
@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
 async def connect(
-    client_for: Callable[[AbstractBaseUser], Client],
-    user: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    user: User,
     assistant: Assistant,
     origin: str = "http://testserver",
 ) -> tuple[WebsocketCommunicator, bool]:
@@ -35,8 +35,8 @@ async def connect(
 
 
 async def test_a_member_hears_a_teammates_rename(
-    client_for: Callable[[AbstractBaseUser], Client],
-    viewer: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    viewer: User,
     assistant: Assistant,
 ) -> None:
     communicator, connected = await connect(client_for, viewer, assistant)
@@ -49,8 +49,8 @@ async def test_a_member_hears_a_teammates_rename(
 
 
 async def test_a_member_hears_when_the_assistant_is_deleted(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
     assistant: Assistant,
 ) -> None:
     communicator, connected = await connect(client_for, owner, assistant)
@@ -61,8 +61,8 @@ async def test_a_member_hears_when_the_assistant_is_deleted(
 
 
 async def test_a_member_of_another_workspace_is_refused(
-    client_for: Callable[[AbstractBaseUser], Client],
-    outsider: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    outsider: User,
     assistant: Assistant,
 ) -> None:
     communicator, connected = await connect(client_for, outsider, assistant)
@@ -71,8 +71,8 @@ async def test_a_member_of_another_workspace_is_refused(
 
 
 async def test_a_foreign_origin_is_refused(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
     assistant: Assistant,
 ) -> None:
     communicator, connected = await connect(
@@ -83,8 +83,8 @@ async def test_a_foreign_origin_is_refused(
 
 
 async def test_a_malformed_frame_gets_a_typed_error_and_the_socket_stays_open(
-    client_for: Callable[[AbstractBaseUser], Client],
-    owner: AbstractBaseUser,
+    client_for: Callable[[User], Client],
+    owner: User,
     assistant: Assistant,
 ) -> None:
     communicator, connected = await connect(client_for, owner, assistant)

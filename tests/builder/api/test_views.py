@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -13,7 +13,7 @@ from builder.models import Assistant, Membership, Role, Workspace
 
 
 def test_creating_a_workspace_makes_the_caller_its_owner(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser
+    api_for: Callable[[User], APIClient], owner: User
 ) -> None:
     response = api_for(owner).post("/api/workspaces/", {"name": "  New   team "}, format="json")
     assert response.status_code == 201
@@ -24,7 +24,7 @@ def test_creating_a_workspace_makes_the_caller_its_owner(
 
 
 def test_an_assistant_goes_through_create_rename_and_delete(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, workspace: Workspace
+    api_for: Callable[[User], APIClient], owner: User, workspace: Workspace
 ) -> None:
     client = api_for(owner)
     created = client.post(
@@ -41,7 +41,7 @@ def test_an_assistant_goes_through_create_rename_and_delete(
     assert client.get(url).status_code == 404
 
 
-def test_a_token_authenticates_a_script(owner: AbstractBaseUser, assistant: Assistant) -> None:
+def test_a_token_authenticates_a_script(owner: User, assistant: Assistant) -> None:
     client = APIClient()
     token = client.post(
         "/api/auth/token/", {"username": "olivia", "password": "a-long-test-passphrase"}
@@ -54,7 +54,7 @@ def test_a_token_authenticates_a_script(owner: AbstractBaseUser, assistant: Assi
 
 
 def test_a_malformed_json_body_gets_a_400_that_says_so(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, workspace: Workspace
+    api_for: Callable[[User], APIClient], owner: User, workspace: Workspace
 ) -> None:
     response = api_for(owner).generic(
         "POST", "/api/assistants/", '{"name": "Broken",', content_type="application/json"
@@ -75,8 +75,8 @@ def test_a_malformed_json_body_gets_a_400_that_says_so(
     ],
 )
 def test_bad_assistant_input_gets_a_400_naming_the_field_and_saves_nothing(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
     workspace: Workspace,
     payload: dict[str, str],
     field: str,
@@ -91,7 +91,7 @@ def test_bad_assistant_input_gets_a_400_naming_the_field_and_saves_nothing(
 
 
 def test_a_duplicate_assistant_name_is_refused_on_the_name_field(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, assistant: Assistant
+    api_for: Callable[[User], APIClient], owner: User, assistant: Assistant
 ) -> None:
     response = api_for(owner).post(
         "/api/assistants/",
@@ -104,7 +104,7 @@ def test_a_duplicate_assistant_name_is_refused_on_the_name_field(
 
 
 def test_a_rename_that_fails_validation_keeps_the_saved_assistant(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, assistant: Assistant
+    api_for: Callable[[User], APIClient], owner: User, assistant: Assistant
 ) -> None:
     response = api_for(owner).patch(
         f"/api/assistants/{assistant.pk}/",
@@ -118,8 +118,8 @@ def test_a_rename_that_fails_validation_keeps_the_saved_assistant(
 
 
 def test_an_assistant_cannot_be_moved_to_another_workspace(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
     assistant: Assistant,
 ) -> None:
     second = api_for(owner).post("/api/workspaces/", {"name": "Second"}, format="json").json()
@@ -131,9 +131,9 @@ def test_an_assistant_cannot_be_moved_to_another_workspace(
 
 
 def test_owners_add_members_by_email_and_change_their_role(
-    api_for: Callable[[AbstractBaseUser], APIClient],
-    owner: AbstractBaseUser,
-    outsider: AbstractBaseUser,
+    api_for: Callable[[User], APIClient],
+    owner: User,
+    outsider: User,
     workspace: Workspace,
 ) -> None:
     client = api_for(owner)
@@ -154,7 +154,7 @@ def test_owners_add_members_by_email_and_change_their_role(
 
 
 def test_adding_an_unknown_account_names_the_user_field(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, workspace: Workspace
+    api_for: Callable[[User], APIClient], owner: User, workspace: Workspace
 ) -> None:
     response = api_for(owner).post(
         f"/api/workspaces/{workspace.pk}/members/", {"user": "nobody"}, format="json"
@@ -164,7 +164,7 @@ def test_adding_an_unknown_account_names_the_user_field(
 
 
 def test_the_last_owner_cannot_leave_or_be_demoted(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser, workspace: Workspace
+    api_for: Callable[[User], APIClient], owner: User, workspace: Workspace
 ) -> None:
     client = api_for(owner)
     membership = workspace.memberships.get(user=owner)
@@ -179,7 +179,7 @@ def test_the_last_owner_cannot_leave_or_be_demoted(
 
 
 def test_the_openapi_schema_describes_every_endpoint(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser
+    api_for: Callable[[User], APIClient], owner: User
 ) -> None:
     response = api_for(owner).get("/api/schema/?format=json")
     assert response.status_code == 200
@@ -197,14 +197,14 @@ def test_the_openapi_schema_describes_every_endpoint(
 
 
 def test_the_api_docs_page_loads_its_assets_from_this_server(
-    api_for: Callable[[AbstractBaseUser], APIClient], owner: AbstractBaseUser
+    api_for: Callable[[User], APIClient], owner: User
 ) -> None:
     page = api_for(owner).get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower()
 
 
-def test_the_schema_validates_without_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_schema_validates_without_warnings(tmp_path) -> None:
     from django.core.management import call_command
 
     target = tmp_path / "schema.yml"

@@ -54,6 +54,7 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
         ("DATABASE_URL", "mysql://db.example/parley"),
         ("REDIS_URL", "localhost:6379"),
         ("TASK_WORKERS", "two"),
+        ("NLU_ENCODER_VARIANT", "fp16"),
     ],
 )
 def test_a_bad_environment_value_stops_start_up_naming_the_variable(

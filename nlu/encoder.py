@@ -1,0 +1,140 @@
+"""The sentence encoder as served: a tokenizer and an ONNX graph, nothing else.
+
+Single utterances are tokenised without padding; batches are sorted by length so each padded batch
+wastes little. Embeddings are cached by the text's content hash, so retraining after an edit
+re-embeds only the utterances that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+
+def text_key(text: str) -> str:
+    """The content hash an embedding is cached under."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """One utterance through the encoder: its sentence vector and, per token, vector and span."""
+
+    sentence: np.ndarray
+    tokens: np.ndarray
+    offsets: list[tuple[int, int]]
+
+
+class Encoder:
+    """Serves a sentence encoder directory written by ``nlu.export.encoder_export``."""
+
+    def __init__(self, directory: Path, *, variant: str = "int8", threads: int = 1) -> None:
+        self.directory = Path(directory)
+        self.manifest = json.loads((self.directory / "manifest.json").read_text())
+        self.variant = variant
+        self.dimensions: int = self.manifest["dimensions"]
+        self.max_tokens: int = self.manifest["max_tokens"]
+        self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.session = self._session(threads)
+        self._batch_session: ort.InferenceSession | None = None
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _session(self, threads: int) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(
+            str(self.directory / self.manifest["variants"][self.variant]),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
+
+    @property
+    def batch_session(self) -> ort.InferenceSession:
+        """Batches (training, evaluation) use every core; single utterances use ``threads``."""
+        if self._batch_session is None:
+            self._batch_session = self._session(os.cpu_count() or 1)
+        return self._batch_session
+
+    @property
+    def identity(self) -> str:
+        """Names the weights, so cached embeddings are never mixed across encoders."""
+        digest = self.manifest["sha256"][self.manifest["variants"][self.variant]]
+        return f"{self.manifest['name']}:{self.variant}:{digest[:12]}"
+
+    def encode(self, text: str) -> EncodedText:
+        """One utterance, unpadded: sentence vector plus token vectors and character offsets."""
+        encoding = self.tokenizer.encode(text)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        sentence, tokens = self.session.run(
+            None, {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        )
+        return EncodedText(sentence=sentence[0], tokens=tokens[0], offsets=list(encoding.offsets))
+
+    def embed_one(self, text: str) -> np.ndarray:
+        encoding = self.tokenizer.encode(text)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        return self.session.run(
+            ["sentence_embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        )[0][0]
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Sentence vectors for many texts, from the cache where possible."""
+        result = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        keys = [text_key(text) for text in texts]
+        missing: dict[str, str] = {}
+        with self._lock:
+            for row, key in enumerate(keys):
+                cached = self._cache.get(key)
+                if cached is None:
+                    missing[key] = texts[row]
+                else:
+                    result[row] = cached
+        if missing:
+            fresh = self._embed_uncached(list(missing.values()), batch_size=batch_size)
+            with self._lock:
+                self._cache.update(zip(missing, fresh, strict=True))
+            for row, key in enumerate(keys):
+                if key in missing:
+                    result[row] = self._cache[key]
+        return result
+
+    def remember(self, embeddings: dict[str, np.ndarray]) -> None:
+        """Seed the cache, e.g. with the vectors a previous model was trained on."""
+        with self._lock:
+            self._cache.update(embeddings)
+
+    def cached(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {key: self._cache[key] for key in map(text_key, texts) if key in self._cache}
+
+    def _embed_uncached(self, texts: list[str], *, batch_size: int) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(len(encodings[row].ids) for row in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for i, row in enumerate(rows):
+                length = len(encodings[row].ids)
+                ids[i, :length] = encodings[row].ids
+                mask[i, :length] = 1
+            out[rows] = self.batch_session.run(
+                ["sentence_embedding"], {"input_ids": ids, "attention_mask": mask}
+            )[0]
+        return out

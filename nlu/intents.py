@@ -1,0 +1,215 @@
+"""The intent classifier: two light linear heads, averaged.
+
+One head reads the encoder's sentence vector (meaning, paraphrase), the other reads TF-IDF
+n-grams (the creator's exact words). Each is a multinomial logistic regression with pinned
+hyper-parameters; their probabilities are averaged. On BANKING77 the pair beats either head
+alone by more than a point (see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+from scipy import sparse
+
+from nlu.ngrams import NgramVectorizer
+
+
+@dataclass(frozen=True)
+class IntentConfig:
+    dense_c: float = 30.0  # inverse L2 strength of the sentence-vector head
+    sparse_c: float = 30.0  # inverse L2 strength of the n-gram head
+    sparse_weight: float = 0.5  # share of the n-gram head in the averaged probability
+    min_df: int = 2  # character n-grams seen in fewer utterances are dropped
+    max_iter: int = 1000
+    tol: float = 1e-4
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _fit_logistic(
+    features: np.ndarray | sparse.csr_matrix, targets: np.ndarray, *, config: IntentConfig, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=config.max_iter, tol=config.tol, random_state=0)
+    model.fit(features, targets)
+    return model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32)
+
+
+def _refit_column(
+    features: np.ndarray | sparse.csr_matrix,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    bias: np.ndarray,
+    column: int,
+    *,
+    c: float,
+) -> None:
+    """Re-optimise one intent's weights with every other intent's held fixed, in place.
+
+    This is one block of coordinate descent on the same convex objective the full training
+    minimises (softmax cross-entropy plus L2). The other intents' share of each row's softmax
+    normaliser is computed once, so each step costs one pass over the features.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    logits = np.asarray(features @ weights, dtype=np.float64) + bias
+    others = np.delete(logits, column, axis=1)
+    others_normaliser = logsumexp(others, axis=1)
+    is_target = targets == column
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        own = np.asarray(features @ w).ravel() + b
+        normaliser = np.logaddexp(others_normaliser, own)
+        # Rows of other intents contribute their (fixed) own logit; it does not move the optimum.
+        loss = float(normaliser.sum() - own[is_target].sum() + 0.5 / c * (w @ w))
+        residual = np.exp(own - normaliser) - is_target
+        gradient = np.asarray(features.T @ residual).ravel() + w / c
+        return loss, np.concatenate([gradient, [residual.sum()]])
+
+    start = np.concatenate([weights[:, column], [bias[column]]]).astype(np.float64)
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 200})
+    weights[:, column] = result.x[:-1]
+    bias[column] = result.x[-1]
+
+
+class IntentClassifier:
+    """Trains on (sentence vector, text, intent) triples; predicts a probability per intent."""
+
+    def __init__(self, config: IntentConfig | None = None) -> None:
+        self.config = config or IntentConfig()
+        self.labels: list[str] = []
+        self.vectorizer = NgramVectorizer(min_df=self.config.min_df)
+        self.dense_weights = np.zeros((0, 0), dtype=np.float32)
+        self.dense_bias = np.zeros(0, dtype=np.float32)
+        self.sparse_weights = np.zeros((0, 0), dtype=np.float32)
+        self.sparse_bias = np.zeros(0, dtype=np.float32)
+
+    def train(
+        self, embeddings: np.ndarray, texts: list[str], labels: list[str]
+    ) -> IntentClassifier:
+        self.labels = sorted(set(labels))
+        if len(self.labels) < 2:
+            raise ValueError("an intent classifier needs utterances of at least two intents")
+        index = {label: i for i, label in enumerate(self.labels)}
+        targets = np.asarray([index[label] for label in labels])
+        self.dense_weights, self.dense_bias = _fit_logistic(
+            embeddings, targets, config=self.config, c=self.config.dense_c
+        )
+        self.vectorizer.fit(texts)
+        self.sparse_weights, self.sparse_bias = _fit_logistic(
+            self.vectorizer.transform(texts), targets, config=self.config, c=self.config.sparse_c
+        )
+        return self
+
+    def refit(
+        self, embeddings: np.ndarray, texts: list[str], labels: list[str], changed: set[str]
+    ) -> IntentClassifier:
+        """A copy retrained for edits to the ``changed`` intents only (added ones included).
+
+        Other intents keep their weights and the n-gram vocabulary stays as it was; the next
+        full training re-optimises everything. Seconds instead of a minute on 77 intents.
+        """
+        new_labels = sorted(set(labels))
+        if len(new_labels) < 2:
+            raise ValueError("an intent classifier needs utterances of at least two intents")
+        old_columns = {label: i for i, label in enumerate(self.labels)}
+        refitted = IntentClassifier(self.config)
+        refitted.labels = new_labels
+        refitted.vectorizer = self.vectorizer
+
+        def carried(weights: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            new_weights = np.zeros((weights.shape[0], len(new_labels)), dtype=np.float32)
+            new_bias = np.zeros(len(new_labels), dtype=np.float32)
+            for column, label in enumerate(new_labels):
+                if label in old_columns:
+                    new_weights[:, column] = weights[:, old_columns[label]]
+                    new_bias[column] = bias[old_columns[label]]
+            return new_weights, new_bias
+
+        refitted.dense_weights, refitted.dense_bias = carried(self.dense_weights, self.dense_bias)
+        refitted.sparse_weights, refitted.sparse_bias = carried(
+            self.sparse_weights, self.sparse_bias
+        )
+        index = {label: i for i, label in enumerate(new_labels)}
+        targets = np.asarray([index[label] for label in labels])
+        ngram_features = self.vectorizer.transform(texts)
+        for label in sorted(changed & set(new_labels)):
+            column = index[label]
+            _refit_column(
+                embeddings,
+                targets,
+                refitted.dense_weights,
+                refitted.dense_bias,
+                column,
+                c=self.config.dense_c,
+            )
+            _refit_column(
+                ngram_features,
+                targets,
+                refitted.sparse_weights,
+                refitted.sparse_bias,
+                column,
+                c=self.config.sparse_c,
+            )
+        return refitted
+
+    def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+        """One row per text, one column per label in ``self.labels``."""
+        dense = softmax(embeddings @ self.dense_weights + self.dense_bias)
+        ngram = softmax(self.vectorizer.transform(texts) @ self.sparse_weights + self.sparse_bias)
+        weight = self.config.sparse_weight
+        return np.asarray((1 - weight) * dense + weight * ngram)
+
+    def probabilities_one(self, embedding: np.ndarray, text: str) -> np.ndarray:
+        """The serving path for one utterance: two small dot products, no matrices built."""
+        dense = softmax(embedding @ self.dense_weights + self.dense_bias)
+        indices, values = self.vectorizer.features(text)
+        ngram = softmax(values @ self.sparse_weights[indices] + self.sparse_bias)
+        weight = self.config.sparse_weight
+        return np.asarray((1 - weight) * dense + weight * ngram)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        vectorizer_config, vectorizer_arrays = self.vectorizer.state()
+        save_file(
+            {
+                "dense_weights": self.dense_weights,
+                "dense_bias": self.dense_bias,
+                "sparse_weights": self.sparse_weights,
+                "sparse_bias": self.sparse_bias,
+                **vectorizer_arrays,
+            },
+            str(directory / "weights.safetensors"),
+        )
+        state: dict[str, Any] = {
+            "config": asdict(self.config),
+            "labels": self.labels,
+            "vectorizer": vectorizer_config,
+        }
+        (directory / "intents.json").write_text(json.dumps(state))
+
+    @classmethod
+    def load(cls, directory: Path) -> IntentClassifier:
+        state = json.loads((directory / "intents.json").read_text())
+        arrays = load_file(str(directory / "weights.safetensors"))
+        classifier = cls(IntentConfig(**state["config"]))
+        classifier.labels = state["labels"]
+        classifier.vectorizer = NgramVectorizer.from_state(state["vectorizer"], arrays)
+        classifier.dense_weights = arrays["dense_weights"]
+        classifier.dense_bias = arrays["dense_bias"]
+        classifier.sparse_weights = arrays["sparse_weights"]
+        classifier.sparse_bias = arrays["sparse_bias"]
+        return classifier

@@ -1,0 +1,314 @@
+"""An assistant's trained NLU: the shared encoder plus its own intent classifier and threshold.
+
+A trained model is a directory::
+
+    manifest.json            labels, config, threshold, metrics, versions
+    intents/                 the classifier's weights (safetensors) and vocabulary (JSON)
+    embeddings.safetensors   training utterances' vectors by content hash, for fast retraining
+
+Nothing on the serving path is a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from nlu.calibration import threshold_choose
+from nlu.data import OUT_OF_SCOPE, Example
+from nlu.encoder import Encoder, text_key
+from nlu.intents import IntentClassifier, IntentConfig
+
+MODEL_FORMAT = 1
+MAX_TEXT_CHARS = 1000  # longer input is cut: no utterance that long carries more intent
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What the NLU understood of one utterance; ``intent`` is None for no match."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    ranking: list[IntentMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    intents: IntentConfig = field(default_factory=IntentConfig)
+    calibration_folds: int = 3  # cross-validation folds when no validation set is given
+    # A retrain re-fits only the edited intents when at most this share of them changed.
+    incremental_share: float = 0.05
+    top_k: int = 5
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    pass
+
+
+class NluModel:
+    def __init__(
+        self,
+        encoder: Encoder,
+        classifier: IntentClassifier,
+        *,
+        threshold: float,
+        manifest: dict[str, Any],
+        training_vectors: dict[str, np.ndarray] | None = None,
+        training_pairs: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.classifier = classifier
+        self.threshold = threshold
+        self.manifest = manifest
+        # The training utterances' vectors by content hash, and (hash, intent) pairs: the next
+        # training re-embeds only new text and re-fits only the intents that changed.
+        self.training_vectors = training_vectors or {}
+        self.training_pairs = training_pairs or []
+        self.top_k: int = manifest.get("config", {}).get("top_k", 5)
+
+    # --- serving -------------------------------------------------------------------------
+    def parse(self, text: str, *, threshold: float | None = None) -> Parse:
+        """Understand one utterance; below the threshold (the creator's, if set) is no match."""
+        clean = text[:MAX_TEXT_CHARS].strip()
+        if not clean:
+            return Parse(text=text, intent=None, confidence=0.0)
+        probabilities = self.classifier.probabilities_one(self.encoder.embed_one(clean), clean)
+        return self._parse_from(text, probabilities, threshold)
+
+    def parse_batch(self, texts: list[str], *, threshold: float | None = None) -> list[Parse]:
+        clean = [text[:MAX_TEXT_CHARS].strip() for text in texts]
+        probabilities = self.classifier.probabilities(self.encoder.embed(clean), clean)
+        return [
+            Parse(text=text, intent=None, confidence=0.0)
+            if not cleaned
+            else self._parse_from(text, row, threshold)
+            for text, cleaned, row in zip(texts, clean, probabilities, strict=True)
+        ]
+
+    def _parse_from(self, text: str, probabilities: np.ndarray, threshold: float | None) -> Parse:
+        order = np.argsort(-probabilities)[: self.top_k]
+        labels = self.classifier.labels
+        ranking = [
+            IntentMatch(labels[i], float(probabilities[i]))
+            for i in order
+            if labels[i] != OUT_OF_SCOPE
+        ]
+        best = labels[order[0]]
+        confidence = float(probabilities[order[0]])
+        cutoff = self.threshold if threshold is None else threshold
+        matched = best != OUT_OF_SCOPE and confidence >= cutoff
+        return Parse(
+            text=text,
+            intent=best if matched else None,
+            confidence=confidence if best != OUT_OF_SCOPE else 0.0,
+            ranking=ranking,
+        )
+
+    # --- training ------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        examples: list[Example],
+        *,
+        encoder: Encoder,
+        config: TrainingConfig | None = None,
+        validation: list[Example] | None = None,
+        previous: NluModel | None = None,
+        progress: Progress = _no_progress,
+    ) -> NluModel:
+        """Train on ``examples``; calibrate the threshold on ``validation`` or by cross-validation.
+
+        ``previous`` lends its cached utterance vectors, so only changed utterances are embedded.
+        """
+        config = config or TrainingConfig()
+        started = time.perf_counter()
+        if previous is not None:
+            encoder.remember(previous.training_vectors)
+        texts = [example.text for example in examples]
+        labels = [example.intent for example in examples]
+        progress("embedding", 0.0)
+        embeddings = encoder.embed(texts)
+        keys = [text_key(text) for text in texts]
+        changed = _changed_intents(previous, keys, labels, encoder, config)
+        limit = max(3, int(config.incremental_share * len(set(labels))))
+        if previous is not None and changed is not None and len(changed) <= limit:
+            progress("re-fitting", 0.5)
+            classifier = previous.classifier.refit(embeddings, texts, labels, changed)
+            threshold = previous.threshold
+            threshold_source = "kept from the previous training"
+            training = {"kind": "incremental", "refitted_intents": sorted(changed)}
+        else:
+            progress("training", 0.3)
+            classifier = IntentClassifier(config.intents).train(embeddings, texts, labels)
+            progress("calibrating", 0.6)
+            threshold, threshold_source = _calibrate(
+                classifier, embeddings, texts, labels, encoder, config, validation
+            )
+            training = {"kind": "full"}
+        progress("done", 1.0)
+
+        manifest = {
+            "format": MODEL_FORMAT,
+            "encoder": encoder.identity,
+            "labels": [label for label in classifier.labels if label != OUT_OF_SCOPE],
+            "threshold": threshold,
+            "threshold_source": threshold_source,
+            "training": training,
+            "config": {
+                "intents": asdict(config.intents),
+                "calibration_folds": config.calibration_folds,
+                "top_k": config.top_k,
+            },
+            "metrics": {
+                "training_utterances": len(examples),
+                "train_seconds": round(time.perf_counter() - started, 3),
+            },
+            "versions": {lib: version(lib) for lib in ("numpy", "onnxruntime", "scikit-learn")},
+            "trained_at": datetime.now(UTC).isoformat(),
+        }
+        return cls(
+            encoder,
+            classifier,
+            threshold=threshold,
+            manifest=manifest,
+            training_vectors=dict(zip(keys, embeddings, strict=True)),
+            training_pairs=list(zip(keys, labels, strict=True)),
+        )
+
+    # --- storage -------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.classifier.save(directory / "intents")
+        if self.training_vectors:
+            keys = list(self.training_vectors)
+            save_file(
+                {"vectors": np.stack([self.training_vectors[key] for key in keys])},
+                str(directory / "embeddings.safetensors"),
+                metadata={"keys": json.dumps(keys), "pairs": json.dumps(self.training_pairs)},
+            )
+        (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path, *, encoder: Encoder) -> NluModel:
+        directory = Path(directory)
+        manifest = json.loads((directory / "manifest.json").read_text())
+        if manifest.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{directory}: unsupported model format {manifest.get('format')!r}")
+        if manifest["encoder"] != encoder.identity:
+            raise ValueError(
+                f"{directory} was trained with encoder {manifest['encoder']}, "
+                f"not {encoder.identity}; retrain it"
+            )
+        return cls(
+            encoder,
+            IntentClassifier.load(directory / "intents"),
+            threshold=float(manifest["threshold"]),
+            manifest=manifest,
+            **_load_training(directory / "embeddings.safetensors"),
+        )
+
+
+def _load_training(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+    vectors = load_file(str(path))["vectors"]
+    return {
+        "training_vectors": dict(zip(json.loads(metadata["keys"]), vectors, strict=True)),
+        "training_pairs": [tuple(pair) for pair in json.loads(metadata["pairs"])],
+    }
+
+
+def _changed_intents(
+    previous: NluModel | None,
+    keys: list[str],
+    labels: list[str],
+    encoder: Encoder,
+    config: TrainingConfig,
+) -> set[str] | None:
+    """Intents whose utterances differ from the previous training; None if it cannot be reused."""
+    if (
+        previous is None
+        or previous.manifest["encoder"] != encoder.identity
+        or previous.classifier.config != config.intents
+        or not previous.training_pairs
+    ):
+        return None
+    before: dict[str, set[str]] = {}
+    for key, label in previous.training_pairs:
+        before.setdefault(label, set()).add(key)
+    after: dict[str, set[str]] = {}
+    for key, label in zip(keys, labels, strict=True):
+        after.setdefault(label, set()).add(key)
+    return {
+        label for label in before.keys() | after.keys() if before.get(label) != after.get(label)
+    }
+
+
+def _calibrate(
+    classifier: IntentClassifier,
+    embeddings: np.ndarray,
+    texts: list[str],
+    labels: list[str],
+    encoder: Encoder,
+    config: TrainingConfig,
+    validation: list[Example] | None,
+) -> tuple[float, str]:
+    """The no-match threshold, from a validation set or out-of-fold predictions."""
+    if validation:
+        valid_texts = [example.text for example in validation]
+        probabilities = classifier.probabilities(encoder.embed(valid_texts), valid_texts)
+        gold = [example.intent for example in validation]
+        source = "validation set"
+    else:
+        cv_config = replace(config.intents, tol=1e-3)  # out-of-fold scores need less precision
+        probabilities, gold = _cross_validated(
+            embeddings, texts, labels, config=cv_config, folds=config.calibration_folds
+        )
+        source = "cross-validation"
+    predicted = [classifier.labels[i] for i in probabilities.argmax(axis=1)]
+    threshold, rule = threshold_choose(probabilities.max(axis=1), predicted, gold)
+    return threshold, f"{source}, {rule}"
+
+
+def _cross_validated(
+    embeddings: np.ndarray, texts: list[str], labels: list[str], *, config: IntentConfig, folds: int
+) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold probabilities for every training utterance, and their gold labels."""
+    from sklearn.model_selection import StratifiedKFold
+
+    label_set = sorted(set(labels))
+    counts = {label: labels.count(label) for label in label_set}
+    folds = max(2, min(folds, min(counts.values())))
+    probabilities = np.zeros((len(texts), len(label_set)), dtype=np.float32)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
+        fold = IntentClassifier(config).train(
+            embeddings[train_rows], [texts[i] for i in train_rows], [labels[i] for i in train_rows]
+        )
+        columns = [label_set.index(label) for label in fold.labels]
+        probabilities[np.ix_(held_rows, columns)] = fold.probabilities(
+            embeddings[held_rows], [texts[i] for i in held_rows]
+        )
+    return probabilities, labels

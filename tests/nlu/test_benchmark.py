@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.nlu.conftest import UTTERANCES
+
+
+def write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_the_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
+    rows = [
+        {"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts
+    ]
+    train = write_jsonl(tmp_path / "train.jsonl", rows[::2] + rows[1::4])
+    test = write_jsonl(
+        tmp_path / "test.jsonl",
+        [*rows[3::4], {"text": "what's the weather in Oslo", "intent": "oos", "entities": []}],
+    )
+    output = tmp_path / "report.json"
+    stdout = StringIO()
+    call_command(
+        "nlu_benchmark",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--output",
+        str(output),
+        stdout=stdout,
+    )
+    report = json.loads(output.read_text())
+    for key in [
+        "intent_accuracy",
+        "in_scope_accuracy",
+        "oos_recall",
+        "entity_f1",
+        "train_seconds",
+        "throughput_per_s",
+        "peak_rss_mb",
+        "retrain_one_intent_seconds",
+    ]:
+        assert key in report
+    assert set(report["latency_ms"]) == {"p50", "p99"}
+    assert report["intent_accuracy"] > 0.5
+    assert report["oos_recall"] is not None
+    assert "intent accuracy" in stdout.getvalue()
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"nope\.jsonl"):
+        call_command(
+            "nlu_benchmark",
+            "--train",
+            str(tmp_path / "nope.jsonl"),
+            "--test",
+            str(tmp_path / "nope.jsonl"),
+            "--output",
+            str(tmp_path / "r.json"),
+        )

@@ -1,0 +1,125 @@
+"""Training and serving an assistant's NLU, as the builder and the runtime use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlu.data import Example
+from nlu.encoder import Encoder
+from nlu.model import NluModel
+from tests.nlu.conftest import pizza_examples
+
+
+def test_it_recognises_paraphrases_it_never_saw(pizza_model: NluModel) -> None:
+    cases = {
+        "could I order a pepperoni pizza for delivery": "order_pizza",
+        "where's my food, it's been an hour": "track_order",
+        "are you guys open tomorrow morning": "opening_hours",
+        "hey there!": "greet",
+    }
+    for text, intent in cases.items():
+        parse = pizza_model.parse(text)
+        assert parse.intent == intent, (text, parse)
+        assert parse.ranking[0].name == intent
+        assert parse.ranking[0].confidence == parse.confidence
+
+
+def test_the_ranking_lists_alternatives_best_first(pizza_model: NluModel) -> None:
+    ranking = pizza_model.parse("where is my pizza").ranking
+    assert next(match.name for match in ranking) == "track_order"
+    assert len(ranking) == 4
+    confidences = [match.confidence for match in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_out_of_scope_utterances_come_back_as_no_match_when_calibrated_on_examples(
+    encoder: Encoder,
+) -> None:
+    validation = [
+        *(
+            Example(text=t, intent=i)
+            for t, i in [
+                ("I'd love a cheese pizza", "order_pizza"),
+                ("where's the delivery guy", "track_order"),
+                ("what time do you open today", "opening_hours"),
+                ("hello again", "greet"),
+            ]
+        ),
+        Example(text="what is the capital of peru", intent="oos"),
+        Example(text="how do I renew my passport", intent="oos"),
+        Example(text="play some jazz music", intent="oos"),
+    ]
+    model = NluModel.train(pizza_examples(), encoder=encoder, validation=validation)
+    assert model.manifest["threshold_source"] == "validation set, out-of-scope examples"
+    assert model.parse("how tall is mount everest").intent is None
+    assert model.parse("I want to order a pizza").intent == "order_pizza"
+
+
+def test_a_creator_threshold_overrides_the_calibrated_one(pizza_model: NluModel) -> None:
+    assert pizza_model.parse("where is my order").intent == "track_order"
+    assert pizza_model.parse("where is my order", threshold=1.01).intent is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "🍕🍕🍕",
+        "x" * 10_000,
+        "where is my order " * 700,
+        "我的披萨在哪里 pizza où est-elle",
+    ],
+)
+def test_odd_input_gets_a_defined_answer(pizza_model: NluModel, text: str) -> None:
+    parse = pizza_model.parse(text)
+    assert parse.text == text
+    assert 0.0 <= parse.confidence <= 1.0
+    if not text.strip():
+        assert parse.intent is None
+        assert parse.ranking == []
+
+
+def test_fewer_than_two_intents_is_a_clear_error(encoder: Encoder) -> None:
+    with pytest.raises(ValueError, match="at least two intents"):
+        NluModel.train([Example("hello", "greet"), Example("hi", "greet")], encoder=encoder)
+    with pytest.raises(ValueError, match="at least two intents"):
+        NluModel.train([], encoder=encoder)
+
+
+def test_a_saved_model_loads_and_answers_the_same_without_pickle(
+    pizza_model: NluModel, encoder: Encoder, tmp_path: Path
+) -> None:
+    pizza_model.save(tmp_path / "model")
+    loaded = NluModel.load(tmp_path / "model", encoder=encoder)
+    for text in ["where is my order", "hi", "are you open late"]:
+        assert loaded.parse(text) == pizza_model.parse(text)
+    suffixes = {path.suffix for path in (tmp_path / "model").rglob("*") if path.is_file()}
+    assert suffixes <= {".json", ".safetensors"}
+
+
+def test_editing_one_intent_refits_only_that_intent(
+    pizza_model: NluModel, encoder: Encoder, tmp_path: Path
+) -> None:
+    pizza_model.save(tmp_path / "before")
+    previous = NluModel.load(tmp_path / "before", encoder=encoder)
+    edited = [*pizza_examples(), Example("do you have gluten free bases", "order_pizza")]
+    retrained = NluModel.train(edited, encoder=encoder, previous=previous)
+    assert retrained.manifest["training"] == {
+        "kind": "incremental",
+        "refitted_intents": ["order_pizza"],
+    }
+    assert retrained.threshold == previous.threshold
+    assert retrained.parse("a gluten free pizza please").intent == "order_pizza"
+    assert retrained.parse("where is my order").intent == "track_order"
+
+
+def test_a_new_intent_is_learnt_on_retraining(pizza_model: NluModel, encoder: Encoder) -> None:
+    goodbyes = ["bye", "goodbye", "see you later", "thanks, bye", "have a good night", "cya"]
+    edited = [*pizza_examples(), *(Example(text, "goodbye") for text in goodbyes)]
+    retrained = NluModel.train(edited, encoder=encoder, previous=pizza_model)
+    assert "goodbye" in retrained.manifest["labels"]
+    assert retrained.parse("ok bye now").intent == "goodbye"

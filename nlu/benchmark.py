@@ -33,6 +33,15 @@ def percentile_ms(seconds: list[float], q: float) -> float:
     return round(float(np.percentile(np.asarray(seconds) * 1000, q)), 3)
 
 
+def entity_f1(found: set[Any], annotated: set[Any]) -> float:
+    """Micro F1 over exact (utterance, start, end, type) spans."""
+    hits = len(found & annotated)
+    if not hits:
+        return 0.0
+    precision, recall = hits / len(found), hits / len(annotated)
+    return round(2 * precision * recall / (precision + recall), 4)
+
+
 def benchmark_run(spec: BenchmarkInput, *, progress: Progress) -> dict[str, Any]:
     if spec.mode != "fast":
         raise ValueError("only --mode fast is available so far")
@@ -51,11 +60,18 @@ def benchmark_run(spec: BenchmarkInput, *, progress: Progress) -> dict[str, Any]
     for example in test[:20]:  # warm-up
         model.parse(example.text)
     predicted, timings = [], []
-    for example in test:
+    found: set[tuple[int, int, int, str]] = set()
+    for row, example in enumerate(test):
         tick = time.perf_counter()
         parse = model.parse(example.text)
         timings.append(time.perf_counter() - tick)
         predicted.append(parse.intent or OUT_OF_SCOPE)
+        found.update((row, e.start, e.end, e.entity) for e in parse.entities)
+    annotated = {
+        (row, span.start, span.end, span.entity)
+        for row, example in enumerate(test)
+        for span in example.entities
+    }
     gold = [example.intent for example in test]
     correct = np.asarray(predicted) == np.asarray(gold)
     in_scope = np.asarray([example.in_scope for example in test])
@@ -74,7 +90,7 @@ def benchmark_run(spec: BenchmarkInput, *, progress: Progress) -> dict[str, Any]
         "oos_recall": round(float(correct[~in_scope].mean()), 4)
         if has_oos and (~in_scope).any()
         else None,
-        "entity_f1": None,
+        "entity_f1": entity_f1(found, annotated) if annotated else None,
         "train_seconds": round(train_seconds, 2),
         "retrain_one_intent_seconds": retrain_seconds,
         "latency_ms": {"p50": percentile_ms(timings, 50), "p99": percentile_ms(timings, 99)},

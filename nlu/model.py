@@ -4,6 +4,7 @@ A trained model is a directory::
 
     manifest.json            labels, config, threshold, metrics, versions
     intents/                 the classifier's weights (safetensors) and vocabulary (JSON)
+    spans/                   the entity span extractor (when utterances carry entity spans)
     embeddings.safetensors   training utterances' vectors by content hash, for fast retraining
 
 Nothing on the serving path is a pickle.
@@ -27,6 +28,7 @@ from nlu.calibration import threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
 from nlu.intents import IntentClassifier, IntentConfig
+from nlu.spans import SpanConfig, SpanExtractor
 
 MODEL_FORMAT = 1
 MAX_TEXT_CHARS = 1000  # longer input is cut: no utterance that long carries more intent
@@ -40,6 +42,17 @@ class IntentMatch:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """An entity found in the text: ``text`` as written, ``value`` normalised."""
+
+    start: int
+    end: int
+    entity: str
+    text: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Parse:
     """What the NLU understood of one utterance; ``intent`` is None for no match."""
 
@@ -47,11 +60,13 @@ class Parse:
     intent: str | None
     confidence: float
     ranking: list[IntentMatch] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     intents: IntentConfig = field(default_factory=IntentConfig)
+    spans: SpanConfig = field(default_factory=SpanConfig)
     calibration_folds: int = 3  # cross-validation folds when no validation set is given
     # A retrain re-fits only the edited intents when at most this share of them changed.
     incremental_share: float = 0.05
@@ -68,6 +83,7 @@ class NluModel:
         encoder: Encoder,
         classifier: IntentClassifier,
         *,
+        spans: SpanExtractor | None = None,
         threshold: float,
         manifest: dict[str, Any],
         training_vectors: dict[str, np.ndarray] | None = None,
@@ -75,6 +91,7 @@ class NluModel:
     ) -> None:
         self.encoder = encoder
         self.classifier = classifier
+        self.spans = spans
         self.threshold = threshold
         self.manifest = manifest
         # The training utterances' vectors by content hash, and (hash, intent) pairs: the next
@@ -90,7 +107,7 @@ class NluModel:
         if not clean:
             return Parse(text=text, intent=None, confidence=0.0)
         probabilities = self.classifier.probabilities_one(self.encoder.embed_one(clean), clean)
-        return self._parse_from(text, probabilities, threshold)
+        return self._parse_from(text, clean, probabilities, threshold)
 
     def parse_batch(self, texts: list[str], *, threshold: float | None = None) -> list[Parse]:
         clean = [text[:MAX_TEXT_CHARS].strip() for text in texts]
@@ -98,11 +115,13 @@ class NluModel:
         return [
             Parse(text=text, intent=None, confidence=0.0)
             if not cleaned
-            else self._parse_from(text, row, threshold)
+            else self._parse_from(text, cleaned, row, threshold)
             for text, cleaned, row in zip(texts, clean, probabilities, strict=True)
         ]
 
-    def _parse_from(self, text: str, probabilities: np.ndarray, threshold: float | None) -> Parse:
+    def _parse_from(
+        self, text: str, clean: str, probabilities: np.ndarray, threshold: float | None
+    ) -> Parse:
         order = np.argsort(-probabilities)[: self.top_k]
         labels = self.classifier.labels
         ranking = [
@@ -114,11 +133,18 @@ class NluModel:
         confidence = float(probabilities[order[0]])
         cutoff = self.threshold if threshold is None else threshold
         matched = best != OUT_OF_SCOPE and confidence >= cutoff
+        # Offsets refer to ``text``: the cleaned text only loses leading whitespace and a tail.
+        shift = len(text) - len(text.lstrip())
+        entities = [
+            Entity(span.start + shift, span.end + shift, span.entity, span.text, span.text)
+            for span in (self.spans.tag(clean, best) if self.spans is not None else [])
+        ]
         return Parse(
             text=text,
             intent=best if matched else None,
             confidence=confidence if best != OUT_OF_SCOPE else 0.0,
             ranking=ranking,
+            entities=entities,
         )
 
     # --- training ------------------------------------------------------------------------
@@ -151,16 +177,23 @@ class NluModel:
         if previous is not None and changed is not None and len(changed) <= limit:
             progress("re-fitting", 0.5)
             classifier = previous.classifier.refit(embeddings, texts, labels, changed)
+            spans = (
+                previous.spans
+                if _annotations(examples) == previous.manifest.get("annotations")
+                else _train_spans(examples, config)
+            )
             threshold = previous.threshold
             threshold_source = "kept from the previous training"
             training = {"kind": "incremental", "refitted_intents": sorted(changed)}
         else:
             progress("training", 0.3)
             classifier = IntentClassifier(config.intents).train(embeddings, texts, labels)
-            progress("calibrating", 0.6)
+            progress("calibrating", 0.5)
             threshold, threshold_source = _calibrate(
                 classifier, embeddings, texts, labels, encoder, config, validation
             )
+            progress("entities", 0.7)
+            spans = _train_spans(examples, config)
             training = {"kind": "full"}
         progress("done", 1.0)
 
@@ -170,6 +203,8 @@ class NluModel:
             "labels": [label for label in classifier.labels if label != OUT_OF_SCOPE],
             "threshold": threshold,
             "threshold_source": threshold_source,
+            "entities": spans.entity_types if spans is not None else [],
+            "annotations": _annotations(examples),
             "training": training,
             "config": {
                 "intents": asdict(config.intents),
@@ -186,6 +221,7 @@ class NluModel:
         return cls(
             encoder,
             classifier,
+            spans=spans,
             threshold=threshold,
             manifest=manifest,
             training_vectors=dict(zip(keys, embeddings, strict=True)),
@@ -197,6 +233,8 @@ class NluModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.classifier.save(directory / "intents")
+        if self.spans is not None:
+            self.spans.save(directory / "spans")
         if self.training_vectors:
             keys = list(self.training_vectors)
             save_file(
@@ -217,9 +255,11 @@ class NluModel:
                 f"{directory} was trained with encoder {manifest['encoder']}, "
                 f"not {encoder.identity}; retrain it"
             )
+        spans_directory = directory / "spans"
         return cls(
             encoder,
             IntentClassifier.load(directory / "intents"),
+            spans=SpanExtractor.load(spans_directory) if spans_directory.exists() else None,
             threshold=float(manifest["threshold"]),
             manifest=manifest,
             **_load_training(directory / "embeddings.safetensors"),
@@ -238,6 +278,22 @@ def _load_training(path: Path) -> dict[str, Any]:
         "training_vectors": dict(zip(json.loads(metadata["keys"]), vectors, strict=True)),
         "training_pairs": [tuple(pair) for pair in json.loads(metadata["pairs"])],
     }
+
+
+def _annotations(examples: list[Example]) -> str:
+    """A fingerprint of the entity annotations: the span extractor retrains when it changes."""
+    annotated = sorted(
+        (example.text, example.intent, [(s.start, s.end, s.entity) for s in example.entities])
+        for example in examples
+        if example.entities
+    )
+    return text_key(json.dumps(annotated))
+
+
+def _train_spans(examples: list[Example], config: TrainingConfig) -> SpanExtractor | None:
+    if not any(example.entities for example in examples):
+        return None
+    return SpanExtractor(config.spans).train(examples)
 
 
 def _changed_intents(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu.data import Example
+from nlu.data import EntitySpan, Example
 from nlu.encoder import Encoder
 from nlu.model import NluModel
 from tests.nlu.conftest import pizza_examples
@@ -123,3 +123,26 @@ def test_a_new_intent_is_learnt_on_retraining(pizza_model: NluModel, encoder: En
     retrained = NluModel.train(edited, encoder=encoder, previous=pizza_model)
     assert "goodbye" in retrained.manifest["labels"]
     assert retrained.parse("ok bye now").intent == "goodbye"
+
+
+def test_entities_come_back_with_offsets_into_the_original_text(encoder: Encoder) -> None:
+    sizes = ["small", "medium", "large", "family size", "extra large"]
+    examples = list(pizza_examples())
+    for size in sizes:
+        for template in ["I want a {} pizza", "can I get a {} margherita", "order a {} one"]:
+            text = template.format(size)
+            start = text.index(size)
+            examples.append(
+                Example(
+                    text=text,
+                    intent="order_pizza",
+                    entities=(EntitySpan(start, start + len(size), "size", size),),
+                )
+            )
+    model = NluModel.train(examples, encoder=encoder)
+    parse = model.parse("  I want a large pizza tonight")
+    assert parse.intent == "order_pizza"
+    [found] = parse.entities
+    assert (found.entity, found.text) == ("size", "large")
+    assert parse.text[found.start : found.end] == "large"
+    assert model.manifest["entities"] == ["size"]

@@ -5,6 +5,7 @@ A trained model is a directory::
     manifest.json            labels, config, threshold, metrics, versions
     intents/                 the classifier's weights (safetensors) and vocabulary (JSON)
     spans/                   the entity span extractor (when utterances carry entity spans)
+    entities.json            list, regex and built-in entity definitions
     embeddings.safetensors   training utterances' vectors by content hash, for fast retraining
 
 Nothing on the serving path is a pickle.
@@ -27,6 +28,7 @@ from safetensors.numpy import load_file, save_file
 from nlu.calibration import threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
+from nlu.entities import Entity, EntityMatcher, resolve_overlaps
 from nlu.intents import IntentClassifier, IntentConfig
 from nlu.spans import SpanConfig, SpanExtractor
 
@@ -39,17 +41,6 @@ Progress = Callable[[str, float], None]
 class IntentMatch:
     name: str
     confidence: float
-
-
-@dataclass(frozen=True)
-class Entity:
-    """An entity found in the text: ``text`` as written, ``value`` normalised."""
-
-    start: int
-    end: int
-    entity: str
-    text: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +75,7 @@ class NluModel:
         classifier: IntentClassifier,
         *,
         spans: SpanExtractor | None = None,
+        matcher: EntityMatcher | None = None,
         threshold: float,
         manifest: dict[str, Any],
         training_vectors: dict[str, np.ndarray] | None = None,
@@ -92,6 +84,7 @@ class NluModel:
         self.encoder = encoder
         self.classifier = classifier
         self.spans = spans
+        self.matcher = matcher or EntityMatcher()
         self.threshold = threshold
         self.manifest = manifest
         # The training utterances' vectors by content hash, and (hash, intent) pairs: the next
@@ -101,13 +94,18 @@ class NluModel:
         self.top_k: int = manifest.get("config", {}).get("top_k", 5)
 
     # --- serving -------------------------------------------------------------------------
-    def parse(self, text: str, *, threshold: float | None = None) -> Parse:
-        """Understand one utterance; below the threshold (the creator's, if set) is no match."""
+    def parse(
+        self, text: str, *, threshold: float | None = None, now: datetime | None = None
+    ) -> Parse:
+        """Understand one utterance; below the threshold (the creator's, if set) is no match.
+
+        ``now`` anchors relative dates ("tomorrow") in the end user's time zone.
+        """
         clean = text[:MAX_TEXT_CHARS].strip()
         if not clean:
             return Parse(text=text, intent=None, confidence=0.0)
         probabilities = self.classifier.probabilities_one(self.encoder.embed_one(clean), clean)
-        return self._parse_from(text, clean, probabilities, threshold)
+        return self._parse_from(text, clean, probabilities, threshold, now)
 
     def parse_batch(self, texts: list[str], *, threshold: float | None = None) -> list[Parse]:
         clean = [text[:MAX_TEXT_CHARS].strip() for text in texts]
@@ -115,12 +113,17 @@ class NluModel:
         return [
             Parse(text=text, intent=None, confidence=0.0)
             if not cleaned
-            else self._parse_from(text, cleaned, row, threshold)
+            else self._parse_from(text, cleaned, row, threshold, None)
             for text, cleaned, row in zip(texts, clean, probabilities, strict=True)
         ]
 
     def _parse_from(
-        self, text: str, clean: str, probabilities: np.ndarray, threshold: float | None
+        self,
+        text: str,
+        clean: str,
+        probabilities: np.ndarray,
+        threshold: float | None,
+        now: datetime | None,
     ) -> Parse:
         order = np.argsort(-probabilities)[: self.top_k]
         labels = self.classifier.labels
@@ -133,12 +136,16 @@ class NluModel:
         confidence = float(probabilities[order[0]])
         cutoff = self.threshold if threshold is None else threshold
         matched = best != OUT_OF_SCOPE and confidence >= cutoff
-        # Offsets refer to ``text``: the cleaned text only loses leading whitespace and a tail.
+        spans = self.spans.tag(clean, best) if self.spans is not None else []
+        found = resolve_overlaps(
+            [
+                *(Entity(s.start, s.end, s.entity, s.text, s.text, "model") for s in spans),
+                *self.matcher.find(clean, now=now),
+            ]
+        )
+        # Offsets refer to ``text``: the cleaned text only lost leading whitespace and a tail.
         shift = len(text) - len(text.lstrip())
-        entities = [
-            Entity(span.start + shift, span.end + shift, span.entity, span.text, span.text)
-            for span in (self.spans.tag(clean, best) if self.spans is not None else [])
-        ]
+        entities = [replace(e, start=e.start + shift, end=e.end + shift) for e in found]
         return Parse(
             text=text,
             intent=best if matched else None,
@@ -157,6 +164,7 @@ class NluModel:
         config: TrainingConfig | None = None,
         validation: list[Example] | None = None,
         previous: NluModel | None = None,
+        matcher: EntityMatcher | None = None,
         progress: Progress = _no_progress,
     ) -> NluModel:
         """Train on ``examples``; calibrate the threshold on ``validation`` or by cross-validation.
@@ -222,6 +230,7 @@ class NluModel:
             encoder,
             classifier,
             spans=spans,
+            matcher=matcher,
             threshold=threshold,
             manifest=manifest,
             training_vectors=dict(zip(keys, embeddings, strict=True)),
@@ -235,6 +244,7 @@ class NluModel:
         self.classifier.save(directory / "intents")
         if self.spans is not None:
             self.spans.save(directory / "spans")
+        (directory / "entities.json").write_text(json.dumps(self.matcher.definitions()))
         if self.training_vectors:
             keys = list(self.training_vectors)
             save_file(
@@ -260,6 +270,9 @@ class NluModel:
             encoder,
             IntentClassifier.load(directory / "intents"),
             spans=SpanExtractor.load(spans_directory) if spans_directory.exists() else None,
+            matcher=EntityMatcher.from_definitions(
+                json.loads((directory / "entities.json").read_text())
+            ),
             threshold=float(manifest["threshold"]),
             manifest=manifest,
             **_load_training(directory / "embeddings.safetensors"),

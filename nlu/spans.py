@@ -223,12 +223,13 @@ class SpanExtractor:
         return spans_from_labels(text, tokens, [self.labels[i] for i in self._viterbi(scores)])
 
     def _viterbi(self, scores: np.ndarray) -> list[int]:
-        best = scores[0].copy()
+        best = scores[0]
         back = np.zeros(scores.shape, dtype=np.int64)
+        columns = np.arange(scores.shape[1])
         for row in range(1, len(scores)):
             candidates = best[:, None] + self.transitions
             back[row] = candidates.argmax(axis=0)
-            best = candidates.max(axis=0) + scores[row]
+            best = candidates[back[row], columns] + scores[row]
         path = [int(best.argmax())]
         for row in range(len(scores) - 1, 0, -1):
             path.append(int(back[row, path[-1]]))

@@ -72,8 +72,8 @@ class Encoder:
     @property
     def identity(self) -> str:
         """Names the weights, so cached embeddings are never mixed across encoders."""
-        digest = self.manifest["sha256"][self.manifest["variants"][self.variant]]
-        return f"{self.manifest['name']}:{self.variant}:{digest[:12]}"
+        # The export is not byte-for-byte reproducible, but the weights and their package are.
+        return f"{self.manifest['name']}:{self.variant}:{self.manifest['package']}"
 
     def encode(self, text: str) -> EncodedText:
         """One utterance, unpadded: sentence vector plus token vectors and character offsets."""

@@ -8,30 +8,23 @@ re-embeds only the utterances that changed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+CACHE_SIZE = 200_000  # sentence vectors kept in memory, about 300 MB
+
 
 def text_key(text: str) -> str:
     """The content hash an embedding is cached under."""
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-@dataclass(frozen=True)
-class EncodedText:
-    """One utterance through the encoder: its sentence vector and, per token, vector and span."""
-
-    sentence: np.ndarray
-    tokens: np.ndarray
-    offsets: list[tuple[int, int]]
 
 
 class Encoder:
@@ -75,15 +68,6 @@ class Encoder:
         # The export is not byte-for-byte reproducible, but the weights and their package are.
         return f"{self.manifest['name']}:{self.variant}:{self.manifest['package']}"
 
-    def encode(self, text: str) -> EncodedText:
-        """One utterance, unpadded: sentence vector plus token vectors and character offsets."""
-        encoding = self.tokenizer.encode(text)
-        ids = np.asarray([encoding.ids], dtype=np.int64)
-        sentence, tokens = self.session.run(
-            None, {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        )
-        return EncodedText(sentence=sentence[0], tokens=tokens[0], offsets=list(encoding.offsets))
-
     def embed_one(self, text: str) -> np.ndarray:
         encoding = self.tokenizer.encode(text)
         ids = np.asarray([encoding.ids], dtype=np.int64)
@@ -104,22 +88,26 @@ class Encoder:
                 else:
                     result[row] = cached
         if missing:
-            fresh = self._embed_uncached(list(missing.values()), batch_size=batch_size)
-            with self._lock:
-                self._cache.update(zip(missing, fresh, strict=True))
+            fresh = dict(
+                zip(
+                    missing,
+                    self._embed_uncached(list(missing.values()), batch_size=batch_size),
+                    strict=True,
+                )
+            )
             for row, key in enumerate(keys):
-                if key in missing:
-                    result[row] = self._cache[key]
+                if key in fresh:
+                    result[row] = fresh[key]
+            self.remember(fresh)
         return result
 
     def remember(self, embeddings: dict[str, np.ndarray]) -> None:
         """Seed the cache, e.g. with the vectors a previous model was trained on."""
         with self._lock:
             self._cache.update(embeddings)
-
-    def cached(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        with self._lock:
-            return {key: self._cache[key] for key in map(text_key, texts) if key in self._cache}
+            # Oldest first out: a worker training many assistants keeps a bounded cache.
+            for key in list(itertools.islice(self._cache, max(0, len(self._cache) - CACHE_SIZE))):
+                del self._cache[key]
 
     def _embed_uncached(self, texts: list[str], *, batch_size: int) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)

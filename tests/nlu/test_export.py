@@ -56,3 +56,13 @@ def test_int8_batches_stay_close_to_single_utterances() -> None:
     batched = encoder.embed(SENTENCES)
     single = np.stack([encoder.embed_one(text) for text in SENTENCES])
     assert (batched * single).sum(axis=1).min() > 0.97
+
+
+def test_the_embedding_cache_stays_bounded_and_correct(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nlu import encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "CACHE_SIZE", 2)
+    encoder = Encoder(encoder_ensure(), variant="float32")
+    first = encoder.embed(SENTENCES)
+    assert len(encoder._cache) == 2
+    assert np.abs(encoder.embed(SENTENCES) - first).max() < 1e-6

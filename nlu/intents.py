@@ -8,15 +8,13 @@ alone by more than a point (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 from scipy import sparse
 
+from nlu.files import component_read, component_write
 from nlu.ngrams import NgramVectorizer
 
 
@@ -182,29 +180,24 @@ class IntentClassifier:
         return np.asarray((1 - weight) * dense + weight * ngram)
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         vectorizer_config, vectorizer_arrays = self.vectorizer.state()
-        save_file(
-            {
-                "dense_weights": self.dense_weights,
-                "dense_bias": self.dense_bias,
-                "sparse_weights": self.sparse_weights,
-                "sparse_bias": self.sparse_bias,
-                **vectorizer_arrays,
-            },
-            str(directory / "weights.safetensors"),
-        )
-        state: dict[str, Any] = {
+        state = {
             "config": asdict(self.config),
             "labels": self.labels,
             "vectorizer": vectorizer_config,
         }
-        (directory / "intents.json").write_text(json.dumps(state))
+        arrays = {
+            "dense_weights": self.dense_weights,
+            "dense_bias": self.dense_bias,
+            "sparse_weights": self.sparse_weights,
+            "sparse_bias": self.sparse_bias,
+            **vectorizer_arrays,
+        }
+        component_write(directory, "intents", state, arrays)
 
     @classmethod
     def load(cls, directory: Path) -> IntentClassifier:
-        state = json.loads((directory / "intents.json").read_text())
-        arrays = load_file(str(directory / "weights.safetensors"))
+        state, arrays = component_read(directory, "intents")
         classifier = cls(IntentConfig(**state["config"]))
         classifier.labels = state["labels"]
         classifier.vectorizer = NgramVectorizer.from_state(state["vectorizer"], arrays)

@@ -11,16 +11,15 @@ passes and unseen test values fail.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 
 from nlu.data import Example
+from nlu.files import component_read, component_write
 
 TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]")
 OUTSIDE = "O"
@@ -236,24 +235,19 @@ class SpanExtractor:
         return path[::-1]
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {
-                "offsets": self.offsets,
-                "state_labels": self.state_labels,
-                "state_weights": self.state_weights,
-                "transitions": self.transitions,
-            },
-            str(directory / "weights.safetensors"),
-        )
         attributes = sorted(self.attributes, key=self.attributes.__getitem__)
-        state = {"config": self.config.__dict__, "labels": self.labels, "attributes": attributes}
-        (directory / "spans.json").write_text(json.dumps(state))
+        state = {"config": asdict(self.config), "labels": self.labels, "attributes": attributes}
+        arrays: dict[str, np.ndarray] = {
+            "offsets": self.offsets,
+            "state_labels": self.state_labels,
+            "state_weights": self.state_weights,
+            "transitions": self.transitions,
+        }
+        component_write(directory, "spans", state, arrays)
 
     @classmethod
     def load(cls, directory: Path) -> SpanExtractor:
-        state = json.loads((directory / "spans.json").read_text())
-        arrays = load_file(str(directory / "weights.safetensors"))
+        state, arrays = component_read(directory, "spans")
         extractor = cls(SpanConfig(**state["config"]))
         extractor.labels = state["labels"]
         extractor.attributes = {attribute: i for i, attribute in enumerate(state["attributes"])}

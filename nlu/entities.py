@@ -131,6 +131,8 @@ class EntityMatcher:
 
     def find(self, text: str, *, now: datetime | None = None) -> list[Entity]:
         """Every entity in ``text``, overlaps resolved in favour of the longer match."""
+        if not (self._phrases or self._compiled or self.builtins):
+            return []
         candidates = [
             *self._list_matches(text),
             *self._regex_matches(text),

@@ -136,16 +136,17 @@ class NluModel:
         confidence = float(probabilities[order[0]])
         cutoff = self.threshold if threshold is None else threshold
         matched = best != OUT_OF_SCOPE and confidence >= cutoff
-        spans = self.spans.tag(clean, best) if self.spans is not None else []
-        found = resolve_overlaps(
-            [
-                *(Entity(s.start, s.end, s.entity, s.text, s.text, "model") for s in spans),
-                *self.matcher.find(clean, now=now),
-            ]
-        )
         # Offsets refer to ``text``: the cleaned text only lost leading whitespace and a tail.
         shift = len(text) - len(text.lstrip())
-        entities = [replace(e, start=e.start + shift, end=e.end + shift) for e in found]
+        spans = self.spans.tag(clean, best) if self.spans is not None else []
+        modelled = [Entity(s.start, s.end, s.entity, s.text, s.text, "model") for s in spans]
+        defined = self.matcher.find(clean, now=now)
+        found = resolve_overlaps([*modelled, *defined]) if defined else modelled
+        entities = (
+            [replace(e, start=e.start + shift, end=e.end + shift) for e in found]
+            if shift
+            else found
+        )
         return Parse(
             text=text,
             intent=best if matched else None,

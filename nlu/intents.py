@@ -28,6 +28,14 @@ class IntentConfig:
     tol: float = 1e-4
 
 
+def _intent_labels(labels: list[str]) -> list[str]:
+    """The sorted distinct intents, refusing data a classifier cannot be trained on."""
+    distinct = sorted(set(labels))
+    if len(distinct) < 2:
+        raise ValueError("an intent classifier needs utterances of at least two intents")
+    return distinct
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
@@ -98,9 +106,7 @@ class IntentClassifier:
     def train(
         self, embeddings: np.ndarray, texts: list[str], labels: list[str]
     ) -> IntentClassifier:
-        self.labels = sorted(set(labels))
-        if len(self.labels) < 2:
-            raise ValueError("an intent classifier needs utterances of at least two intents")
+        self.labels = _intent_labels(labels)
         index = {label: i for i, label in enumerate(self.labels)}
         targets = np.asarray([index[label] for label in labels])
         self.dense_weights, self.dense_bias = _fit_logistic(
@@ -120,9 +126,7 @@ class IntentClassifier:
         Other intents keep their weights and the n-gram vocabulary stays as it was; the next
         full training re-optimises everything. Seconds instead of a minute on 77 intents.
         """
-        new_labels = sorted(set(labels))
-        if len(new_labels) < 2:
-            raise ValueError("an intent classifier needs utterances of at least two intents")
+        new_labels = _intent_labels(labels)
         old_columns = {label: i for i, label in enumerate(self.labels)}
         refitted = IntentClassifier(self.config)
         refitted.labels = new_labels
@@ -166,18 +170,21 @@ class IntentClassifier:
 
     def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
         """One row per text, one column per label in ``self.labels``."""
-        dense = softmax(embeddings @ self.dense_weights + self.dense_bias)
-        ngram = softmax(self.vectorizer.transform(texts) @ self.sparse_weights + self.sparse_bias)
-        weight = self.config.sparse_weight
-        return np.asarray((1 - weight) * dense + weight * ngram)
+        return self._blend(
+            embeddings @ self.dense_weights, self.vectorizer.transform(texts) @ self.sparse_weights
+        )
 
     def probabilities_one(self, embedding: np.ndarray, text: str) -> np.ndarray:
         """The serving path for one utterance: two small dot products, no matrices built."""
-        dense = softmax(embedding @ self.dense_weights + self.dense_bias)
         indices, values = self.vectorizer.features(text)
-        ngram = softmax(values @ self.sparse_weights[indices] + self.sparse_bias)
+        return self._blend(embedding @ self.dense_weights, values @ self.sparse_weights[indices])
+
+    def _blend(self, dense_scores: np.ndarray, ngram_scores: np.ndarray) -> np.ndarray:
+        """Average the two heads' probabilities, the n-gram head at ``sparse_weight``."""
+        dense = softmax(dense_scores + self.dense_bias)
+        ngram = softmax(np.asarray(ngram_scores) + self.sparse_bias)
         weight = self.config.sparse_weight
-        return np.asarray((1 - weight) * dense + weight * ngram)
+        return (1 - weight) * dense + weight * ngram
 
     def save(self, directory: Path) -> None:
         vectorizer_config, vectorizer_arrays = self.vectorizer.state()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from nlu.calibration import threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
@@ -287,7 +288,7 @@ def _load_training(path: Path) -> dict[str, Any]:
 
     with safe_open(str(path), framework="numpy") as handle:
         metadata = handle.metadata()
-    vectors = load_file(str(path))["vectors"]
+        vectors = handle.get_tensor("vectors")
     return {
         "training_vectors": dict(zip(json.loads(metadata["keys"]), vectors, strict=True)),
         "training_pairs": [tuple(pair) for pair in json.loads(metadata["pairs"])],
@@ -325,15 +326,18 @@ def _changed_intents(
         or not previous.training_pairs
     ):
         return None
-    before: dict[str, set[str]] = {}
-    for key, label in previous.training_pairs:
-        before.setdefault(label, set()).add(key)
-    after: dict[str, set[str]] = {}
-    for key, label in zip(keys, labels, strict=True):
-        after.setdefault(label, set()).add(key)
+    before = _keys_by_intent(previous.training_pairs)
+    after = _keys_by_intent(zip(keys, labels, strict=True))
     return {
         label for label in before.keys() | after.keys() if before.get(label) != after.get(label)
     }
+
+
+def _keys_by_intent(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for key, label in pairs:
+        grouped.setdefault(label, set()).add(key)
+    return grouped
 
 
 def _calibrate(
@@ -353,9 +357,10 @@ def _calibrate(
         source = "validation set"
     else:
         cv_config = replace(config.intents, tol=1e-3)  # out-of-fold scores need less precision
-        probabilities, gold = _cross_validated(
+        probabilities = _cross_validated(
             embeddings, texts, labels, config=cv_config, folds=config.calibration_folds
         )
+        gold = labels
         source = "cross-validation"
     predicted = [classifier.labels[i] for i in probabilities.argmax(axis=1)]
     threshold, rule = threshold_choose(probabilities.max(axis=1), predicted, gold)
@@ -364,13 +369,12 @@ def _calibrate(
 
 def _cross_validated(
     embeddings: np.ndarray, texts: list[str], labels: list[str], *, config: IntentConfig, folds: int
-) -> tuple[np.ndarray, list[str]]:
-    """Out-of-fold probabilities for every training utterance, and their gold labels."""
+) -> np.ndarray:
+    """Out-of-fold probabilities for every training utterance."""
     from sklearn.model_selection import StratifiedKFold
 
     label_set = sorted(set(labels))
-    counts = {label: labels.count(label) for label in label_set}
-    folds = max(2, min(folds, min(counts.values())))
+    folds = max(2, min(folds, min(Counter(labels).values())))
     probabilities = np.zeros((len(texts), len(label_set)), dtype=np.float32)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
@@ -381,4 +385,4 @@ def _cross_validated(
         probabilities[np.ix_(held_rows, columns)] = fold.probabilities(
             embeddings[held_rows], [texts[i] for i in held_rows]
         )
-    return probabilities, labels
+    return probabilities

@@ -95,24 +95,16 @@ def token_features(tokens: list[Token], intent: str | None) -> list[list[str]]:
 
 def spans_from_labels(text: str, tokens: list[Token], labels: list[str]) -> list[Span]:
     """Join B-/I- runs into spans; an I- that does not continue its entity starts a new span."""
-    spans: list[Span] = []
-    open_span: tuple[int, int, str] | None = None  # start, end, entity
+    runs: list[tuple[int, int, str]] = []  # start, end, entity
+    inside = False
     for token, label in zip(tokens, labels, strict=True):
         tag, _, entity = label.partition("-")
-        continues = tag == "I" and open_span is not None and open_span[2] == entity
-        if continues and open_span is not None:
-            open_span = (open_span[0], token.end, entity)
-            continue
-        if open_span is not None:
-            spans.append(
-                Span(open_span[0], open_span[1], open_span[2], text[open_span[0] : open_span[1]])
-            )
-        open_span = (token.start, token.end, entity) if tag in ("B", "I") else None
-    if open_span is not None:
-        spans.append(
-            Span(open_span[0], open_span[1], open_span[2], text[open_span[0] : open_span[1]])
-        )
-    return spans
+        if tag == "I" and inside and runs[-1][2] == entity:
+            runs[-1] = (runs[-1][0], token.end, entity)
+        elif tag in ("B", "I"):
+            runs.append((token.start, token.end, entity))
+        inside = tag in ("B", "I")
+    return [Span(start, end, entity, text[start:end]) for start, end, entity in runs]
 
 
 @dataclass(frozen=True)

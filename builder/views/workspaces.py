@@ -32,17 +32,15 @@ def workspace_list(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 def workspace_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    workspace = member_workspace(request, pk)
+    workspace = member_workspace(request, pk, edit=request.method == "POST")
     form = AssistantForm(request.POST or None)
-    if request.method == "POST":
-        member_workspace(request, pk, edit=True)
-        if form.is_valid():
-            assistant = submit(
-                form, services.assistant_create, workspace=workspace, **form.cleaned_data
-            )
-            if assistant:
-                messages.success(request, f"Assistant “{assistant.name}” created.")
-                return redirect("assistant-detail", pk=assistant.pk)
+    if request.method == "POST" and form.is_valid():
+        assistant = submit(
+            form, services.assistant_create, workspace=workspace, **form.cleaned_data
+        )
+        if assistant:
+            messages.success(request, f"Assistant “{assistant.name}” created.")
+            return redirect("assistant-detail", pk=assistant.pk)
     context = {
         "workspace": workspace,
         "assistants": workspace.assistants.all(),
@@ -81,21 +79,19 @@ def workspace_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def workspace_members(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    workspace = member_workspace(request, pk)
+    workspace = member_workspace(request, pk, manage=request.method == "POST")
     form = MemberAddForm(request.POST or None)
-    if request.method == "POST":
-        member_workspace(request, pk, manage=True)
-        if form.is_valid():
-            membership = submit(
-                form,
-                services.member_add,
-                workspace=workspace,
-                username_or_email=form.cleaned_data["user"],
-                role=Role(form.cleaned_data["role"]),
-            )
-            if membership:
-                messages.success(request, f"{membership.user} joined as {membership.role}.")
-                return redirect("workspace-members", pk=workspace.pk)
+    if request.method == "POST" and form.is_valid():
+        membership = submit(
+            form,
+            services.member_add,
+            workspace=workspace,
+            username_or_email=form.cleaned_data["user"],
+            role=Role(form.cleaned_data["role"]),
+        )
+        if membership:
+            messages.success(request, f"{membership.user} joined as {membership.role}.")
+            return redirect("workspace-members", pk=workspace.pk)
     context = {
         "workspace": workspace,
         "memberships": workspace.memberships.select_related("user"),

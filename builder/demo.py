@@ -15,6 +15,9 @@ DEMO_PASSWORD = "parley-demo"  # noqa: S105 -- printed on purpose: it is the dem
 DEMO_WORKSPACE = "Demo workspace"
 DEMO_ASSISTANT = "Pizza Palace"
 DEMO_DESCRIPTION = "Takes pizza orders, tracks deliveries and answers questions about the menu."
+DEMO_PROMPT = "Topping suggestion"
+DEMO_PROMPT_SYSTEM = "You work at {{shop}}, a pizza restaurant. Answer in one or two sentences."
+DEMO_PROMPT_TEMPLATE = "Suggest a topping to go with {{topping}}."
 
 
 @dataclass(frozen=True)
@@ -52,5 +55,15 @@ def demo_seed() -> Demo:
         created = True
         assistant = services.assistant_create(
             workspace=workspace, name=DEMO_ASSISTANT, description=DEMO_DESCRIPTION
+        )
+    if not assistant.prompts.filter(name__iexact=DEMO_PROMPT).exists():
+        # Runs on the bundled local model (the assistant's default) with no key and no network.
+        services.prompt_create(
+            assistant=assistant,
+            name=DEMO_PROMPT,
+            system=DEMO_PROMPT_SYSTEM,
+            template=DEMO_PROMPT_TEMPLATE,
+            temperature=0.2,
+            max_tokens=80,
         )
     return Demo(workspace=workspace, assistant=assistant, created=created)

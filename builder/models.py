@@ -111,6 +111,23 @@ class Assistant(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    # What the assistant may spend on LLMs; the gateway enforces these on every call.
+    llm_model = models.ForeignKey(
+        "gateway.LlmModel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the instance's default model.",
+    )
+    llm_requests_per_minute = models.PositiveIntegerField(null=True, blank=True, default=60)
+    llm_tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, default=100_000)
+    llm_monthly_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="US dollars; empty: none."
+    )
+    llm_injection_judge = models.BooleanField(
+        default=False, help_text="Also ask the LLM whether user text tries to hijack a prompt."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -127,3 +144,63 @@ class Assistant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PromptQuerySet(models.QuerySet["Prompt"]):
+    def for_member(self, user: User | AnonymousUser) -> PromptQuerySet:
+        """Prompts of the user's assistants, each annotated with the user's ``member_role``."""
+        if not user.is_authenticated:
+            return self.none()
+        return (
+            self.filter(assistant__workspace__memberships__user=user)
+            .annotate(member_role=_role_of(user, "assistant__workspace_id"))  # type: ignore[no-redef]
+            .select_related("assistant")
+        )
+
+
+class Prompt(models.Model):
+    """A named LLM prompt of an assistant; what it says lives in its immutable versions."""
+
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="prompts")
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PromptQuerySet.as_manager()
+    member_role: str | None  # the requesting user's role, annotated by for_member()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("assistant", Lower("name"), name="prompt_name_unique")
+        ]
+        ordering = [Lower("name"), "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PromptVersion(models.Model):
+    """One frozen wording of a prompt; flow steps and the LLM ledger point at a version."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    system = models.TextField(blank=True, max_length=20_000)
+    template = models.TextField(max_length=20_000)  # {{ variable }} placeholders
+    variables = models.JSONField(default=list)  # the names the template uses, all required
+    model = models.ForeignKey(
+        "gateway.LlmModel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    temperature = models.FloatField(default=0.3)
+    max_tokens = models.PositiveIntegerField(default=400)
+    notes = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prompt", "number"], name="prompt_version_number_unique"
+            )
+        ]
+        ordering = ["prompt_id", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.prompt} v{self.number}"

@@ -1,4 +1,4 @@
-"""Workflows that write workspaces, memberships and assistants.
+"""Workflows that write workspaces, memberships, assistants and their prompts.
 
 Each service validates what the database cannot, raises ``ValidationError`` keyed by field name
 (pages show it on the field, the API answers 400 with it) and writes inside one transaction, so a
@@ -6,6 +6,9 @@ refused request leaves nothing half-saved.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -19,9 +22,13 @@ from builder.models import (
     Assistant,
     Language,
     Membership,
+    Prompt,
+    PromptVersion,
     Role,
     Workspace,
 )
+from gateway.models import LlmModel
+from gateway.prompts import template_variables
 from runtime.events import assistant_event_send
 
 
@@ -167,3 +174,98 @@ def assistant_delete(*, assistant: Assistant) -> None:
     assistant_id = assistant.pk
     assistant.delete()
     assistant_event_send(assistant_id=assistant_id, event="assistant.deleted", data={})
+
+
+@transaction.atomic
+def assistant_llm_policy_update(
+    *,
+    assistant: Assistant,
+    model: LlmModel | None,
+    requests_per_minute: int | None,
+    tokens_per_minute: int | None,
+    monthly_budget: Decimal | None,
+    injection_judge: bool,
+) -> Assistant:
+    """Set the assistant's LLM model, rate limits, monthly budget and injection judge.
+
+    None for a limit or the budget means none; None for the model means the instance default.
+    """
+    for field, value in (
+        ("llm_requests_per_minute", requests_per_minute),
+        ("llm_tokens_per_minute", tokens_per_minute),
+    ):
+        if value is not None and value < 1:
+            raise ValidationError({field: "A limit must be at least 1 (leave it empty for none)."})
+    if monthly_budget is not None and monthly_budget < 0:
+        raise ValidationError({"llm_monthly_budget": "A budget cannot be negative."})
+    assistant.llm_model = model
+    assistant.llm_requests_per_minute = requests_per_minute
+    assistant.llm_tokens_per_minute = tokens_per_minute
+    assistant.llm_monthly_budget = monthly_budget
+    assistant.llm_injection_judge = injection_judge
+    assistant.save(
+        update_fields=[
+            "llm_model",
+            "llm_requests_per_minute",
+            "llm_tokens_per_minute",
+            "llm_monthly_budget",
+            "llm_injection_judge",
+            "updated_at",
+        ]
+    )
+    return assistant
+
+
+MAX_TEMPERATURE = 2.0
+
+
+@transaction.atomic
+def prompt_create(*, assistant: Assistant, name: str, template: str, **version: Any) -> Prompt:
+    """Create a prompt with its first version (see ``prompt_version_create`` for the fields)."""
+    name = _clean_name(name)
+    if assistant.prompts.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"This assistant already has a prompt named {name!r}."})
+    prompt = Prompt.objects.create(assistant=assistant, name=name)
+    prompt_version_create(prompt=prompt, template=template, **version)
+    return prompt
+
+
+@transaction.atomic
+def prompt_version_create(
+    *,
+    prompt: Prompt,
+    template: str,
+    system: str = "",
+    model: LlmModel | None = None,
+    temperature: float = 0.3,
+    max_tokens: int = 400,
+    notes: str = "",
+) -> PromptVersion:
+    """Freeze a new wording of the prompt as its next version; earlier versions never change.
+
+    The variables are the ``{{ name }}`` placeholders of the system text and the template.
+    """
+    if not template.strip():
+        raise ValidationError({"template": "A prompt needs a template."})
+    if not 0 <= temperature <= MAX_TEMPERATURE:
+        raise ValidationError({"temperature": f"Use a value from 0 to {MAX_TEMPERATURE}."})
+    if max_tokens < 1:
+        raise ValidationError({"max_tokens": "An answer needs at least 1 token."})
+    if model is not None and max_tokens >= model.context_window:
+        raise ValidationError(
+            {"max_tokens": f"Leave room for the prompt in {model}'s {model.context_window} tokens."}
+        )
+    # Lock the prompt's row so two editors saving at once get consecutive numbers.
+    Prompt.objects.select_for_update().filter(pk=prompt.pk).first()
+    last = prompt.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    return PromptVersion.objects.create(
+        prompt=prompt,
+        number=last + 1,
+        system=system,
+        template=template,
+        variables=template_variables(f"{system}\n{template}"),
+        model=model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        notes=notes.strip()[:500],
+    )

@@ -16,6 +16,7 @@ import dj_database_url
 from config.env import (
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_required,
@@ -116,6 +117,8 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, not memory, so tests with threads see the locking a server does.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -235,6 +238,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # One line per LLM request is the ledger's job, not the HTTP client's.
+    "loggers": {"httpx": {"level": "WARNING"}, "openai": {"level": "WARNING"}},
 }
 
 # In development ServeStatic serves straight from the source folders, so no collectstatic is needed.
@@ -245,3 +250,22 @@ SERVESTATIC_AUTOREFRESH = DEBUG
 NLU_DIR = Path(env_str("NLU_DIR", str(DATA_DIR / "nlu")) or "")
 # int8 (per-channel) keeps accuracy with float32 on BANKING77 and is 3x faster; see BENCHMARKS.md.
 NLU_ENCODER_VARIANT = env_choice("NLU_ENCODER_VARIANT", "int8", ("int8", "float32"))
+
+# --- LLM gateway: the bundled local model by default; OPENAI_API_KEY (and OPENAI_BASE_URL for any
+# OpenAI-compatible server) switches the default to that provider, falling back to the local model.
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", schemes=("http", "https"))
+OPENAI_MODELS = env_list("OPENAI_MODELS", ["gpt-4o-mini"]) or ["gpt-4o-mini"]
+LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL")  # a catalogue key such as openai:gpt-4o
+LLM_LOCAL_THREADS = env_int("LLM_LOCAL_THREADS", min(4, os.cpu_count() or 1), minimum=1)
+LLM_FIRST_TOKEN_TIMEOUT_S = env_float("LLM_FIRST_TOKEN_TIMEOUT_S", 15.0, minimum=0.1)
+LLM_TOTAL_TIMEOUT_S = env_float("LLM_TOTAL_TIMEOUT_S", 120.0, minimum=0.1)
+LLM_MAX_ATTEMPTS = env_int("LLM_MAX_ATTEMPTS", 3, minimum=1)  # per model, before falling back
+LLM_BACKOFF_BASE_S = env_float("LLM_BACKOFF_BASE_S", 0.25, minimum=0)
+LLM_BACKOFF_CAP_S = env_float("LLM_BACKOFF_CAP_S", 4.0, minimum=0)
+LLM_MAX_RETRY_WAIT_S = env_float("LLM_MAX_RETRY_WAIT_S", 10.0, minimum=0)
+LLM_COOLDOWN_S = env_float("LLM_COOLDOWN_S", 30.0, minimum=0)
+LLM_MAX_PROMPT_CHARS = env_int("LLM_MAX_PROMPT_CHARS", 200_000, minimum=1)
+LLM_CACHE_TTL_S = env_int("LLM_CACHE_TTL_S", 24 * 3600, minimum=1)
+# Ledger rows are written in batches by a background thread, so calls do not wait for the database.
+LLM_LEDGER_WRITE_BEHIND = env_bool("LLM_LEDGER_WRITE_BEHIND", True)

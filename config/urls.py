@@ -4,9 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from builder.api.urls import urlpatterns as builder_api
+from gateway.api import urlpatterns as gateway_api
+
 urlpatterns = [
     path("", include("builder.urls")),
-    path("api/", include(("builder.api.urls", "api"))),
+    path("", include("gateway.urls")),
+    path("api/", include(([*builder_api, *gateway_api], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

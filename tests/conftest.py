@@ -23,10 +23,14 @@ PASSWORD = "a-long-test-passphrase"
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_environment() -> Iterator[None]:
-    """Background jobs run in-line, so a test sees their effect when enqueue returns; passwords
-    hash fast, since hashing strength is not what these tests are about."""
+    """Background jobs run in-line, so a test sees their effect when enqueue returns; so do LLM
+    ledger writes (tests/gateway/test_ledger.py covers the write-behind thread); passwords hash
+    fast, since hashing strength is not what these tests are about."""
     HUEY.immediate = True
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        LLM_LEDGER_WRITE_BEHIND=False,
+    ):
         yield
 
 

@@ -10,9 +10,12 @@ from builder.models import (
     Assistant,
     Language,
     Membership,
+    Prompt,
+    PromptVersion,
     Role,
     Workspace,
 )
+from gateway.models import LlmModel
 
 
 class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
@@ -55,10 +58,30 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
         max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
     )
     language = serializers.ChoiceField(choices=Language.choices, default=Language.ENGLISH)
+    llm_model = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=LlmModel.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Catalogue key of the assistant's LLM; null: the instance default.",
+    )
 
     class Meta:
         model = Assistant
-        fields = ["id", "workspace", "name", "description", "language", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "workspace",
+            "name",
+            "description",
+            "language",
+            "llm_model",
+            "llm_requests_per_minute",
+            "llm_tokens_per_minute",
+            "llm_monthly_budget",
+            "llm_injection_judge",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,3 +94,53 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
         elif request is not None:
             # Other workspaces' ids are refused as if they did not exist.
             workspace.queryset = Workspace.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+
+class PromptVersionSerializer(serializers.ModelSerializer[PromptVersion]):
+    model = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=LlmModel.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Catalogue key; null: the assistant's model.",
+    )
+
+    class Meta:
+        model = PromptVersion
+        fields = [
+            "id",
+            "number",
+            "system",
+            "template",
+            "variables",
+            "model",
+            "temperature",
+            "max_tokens",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = ["id", "number", "variables", "created_at"]
+
+
+class PromptSerializer(serializers.ModelSerializer[Prompt]):
+    assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    latest = serializers.SerializerMethodField()
+    first_version = PromptVersionSerializer(write_only=True, help_text="The prompt's wording.")
+
+    class Meta:
+        model = Prompt
+        fields = ["id", "assistant", "name", "latest", "first_version", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if self.instance is not None:
+            self.fields["assistant"].read_only = True
+        elif request is not None:
+            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+    def get_latest(self, prompt: Prompt) -> dict[str, Any] | None:
+        version = prompt.versions.order_by("-number").first()
+        return PromptVersionSerializer(version).data if version else None

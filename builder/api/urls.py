@@ -4,18 +4,28 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from builder.api.views import AssistantViewSet, MembershipViewSet, WorkspaceViewSet
+from builder.api.views import (
+    AssistantViewSet,
+    MembershipViewSet,
+    PromptVersionViewSet,
+    PromptViewSet,
+    WorkspaceViewSet,
+)
 
 router = DefaultRouter()
 router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("assistants", AssistantViewSet, basename="assistant")
+router.register("prompts", PromptViewSet, basename="prompt")
 
 members = MembershipViewSet.as_view({"get": "list", "post": "create"})
 member = MembershipViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 )
 
+prompt_versions = PromptVersionViewSet.as_view({"get": "list", "post": "create"})
+
 urlpatterns = [
+    path("prompts/<int:prompt_pk>/versions/", prompt_versions, name="prompt-versions"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),

@@ -21,9 +21,20 @@ from builder.api.serializers import (
     MembershipCreateSerializer,
     MembershipRoleSerializer,
     MembershipSerializer,
+    PromptSerializer,
+    PromptVersionSerializer,
     WorkspaceSerializer,
 )
-from builder.models import Assistant, Membership, Role, Workspace, can_edit, can_manage
+from builder.models import (
+    Assistant,
+    Membership,
+    Prompt,
+    PromptVersion,
+    Role,
+    Workspace,
+    can_edit,
+    can_manage,
+)
 
 
 def _user(request: Request) -> User:
@@ -105,6 +116,15 @@ class MembershipViewSet(
         services.member_remove(membership=instance)
 
 
+LLM_POLICY_FIELDS = (
+    "llm_model",
+    "llm_requests_per_minute",
+    "llm_tokens_per_minute",
+    "llm_monthly_budget",
+    "llm_injection_judge",
+)
+
+
 class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
     """Assistants in your workspaces; filter with ``?workspace=ID``."""
 
@@ -128,7 +148,75 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
 
     def perform_update(self, serializer: BaseSerializer[Assistant]) -> None:
         assistant = cast(Assistant, serializer.instance)
-        services.assistant_update(assistant=assistant, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        policy = {field: data.pop(field) for field in LLM_POLICY_FIELDS if field in data}
+        if policy:
+            current = {field: getattr(assistant, field) for field in LLM_POLICY_FIELDS}
+            merged = current | policy
+            services.assistant_llm_policy_update(
+                assistant=assistant,
+                model=merged["llm_model"],
+                requests_per_minute=merged["llm_requests_per_minute"],
+                tokens_per_minute=merged["llm_tokens_per_minute"],
+                monthly_budget=merged["llm_monthly_budget"],
+                injection_judge=merged["llm_injection_judge"],
+            )
+        services.assistant_update(assistant=assistant, **data)
 
     def perform_destroy(self, instance: Assistant) -> None:
         services.assistant_delete(assistant=instance)
+
+
+class PromptViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Prompt],
+):
+    """LLM prompts of your assistants (filter with ``?assistant=ID``); wording lives in versions."""
+
+    serializer_class = PromptSerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Prompt]:
+        prompts = Prompt.objects.for_member(_user(self.request))
+        assistant = self.request.query_params.get("assistant")
+        if assistant is not None:
+            prompts = prompts.filter(assistant_id=assistant if assistant.isdigit() else 0)
+        return prompts
+
+    def perform_create(self, serializer: BaseSerializer[Prompt]) -> None:
+        data = dict(serializer.validated_data)
+        assistant = data["assistant"]
+        if not can_edit(assistant.member_role):
+            raise PermissionDenied("Viewers cannot create prompts.")
+        serializer.instance = services.prompt_create(
+            assistant=assistant, name=data["name"], **data["first_version"]
+        )
+
+
+class PromptVersionViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet[PromptVersion]
+):
+    """Versions of one prompt, newest first. Versions never change; saving makes a new one."""
+
+    serializer_class = PromptVersionSerializer
+
+    def prompt(self) -> Prompt:
+        """The prompt, if it belongs to one of the caller's assistants (else 404)."""
+        prompts = Prompt.objects.for_member(_user(self.request))
+        return get_object_or_404(prompts, pk=self.kwargs["prompt_pk"])
+
+    def get_queryset(self) -> QuerySet[PromptVersion]:
+        if getattr(self, "swagger_fake_view", False):
+            return PromptVersion.objects.none()
+        return self.prompt().versions.select_related("model")
+
+    def perform_create(self, serializer: BaseSerializer[PromptVersion]) -> None:
+        prompt = self.prompt()
+        if not can_edit(prompt.member_role):
+            raise PermissionDenied("Viewers cannot change prompts.")
+        serializer.instance = services.prompt_version_create(
+            prompt=prompt, **serializer.validated_data
+        )

@@ -5,7 +5,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import Client
 
-from builder.models import Assistant, Workspace
+from builder.models import Assistant, Prompt, Workspace
 
 
 def test_seed_demo_creates_a_demo_that_one_can_log_into(db: None) -> None:
@@ -24,3 +24,4 @@ def test_seed_demo_is_idempotent(db: None) -> None:
     call_command("seed_demo", stdout=StringIO())
     assert Workspace.objects.count() == 1
     assert Assistant.objects.count() == 1
+    assert Prompt.objects.count() == 1

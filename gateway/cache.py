@@ -1,0 +1,122 @@
+"""Answers the gateway can reuse instead of calling a model again.
+
+Both caches are scoped: every key starts with the workspace, so an answer given in one workspace is
+never served in another, even for an identical prompt.
+
+- Exact: keyed by model, prompt version and the full input (messages, temperature, limits, schema);
+  kept in Django's cache (process memory, or Redis when configured).
+- Semantic: only where the caller allows it. The last user message is embedded by the NLU encoder
+  and compared with earlier questions of the same scope (workspace, assistant, model, prompt
+  version, knowledge-base version and everything else in the prompt); a hit needs a cosine
+  similarity of at least ``SEMANTIC_THRESHOLD``, chosen for precision (see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+SEMANTIC_THRESHOLD = 0.95
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    text: str
+    finish_reason: str
+    model: str
+
+
+@dataclass(frozen=True)
+class CacheScope:
+    workspace_id: int | None
+    assistant_id: int | None
+    model: str
+    prompt_version_id: int | None
+    kb_version: str
+
+
+def _digest(payload: object) -> str:
+    data = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(data.encode(), digest_size=20).hexdigest()
+
+
+def exact_key(scope: CacheScope, request: Mapping[str, Any]) -> str:
+    return f"llm:exact:{scope.workspace_id}:{_digest([scope.__dict__, request])}"
+
+
+def exact_get(key: str) -> CachedAnswer | None:
+    found = cache.get(key)
+    return CachedAnswer(**found) if found else None
+
+
+def exact_put(key: str, answer: CachedAnswer) -> None:
+    cache.set(key, answer.__dict__, timeout=settings.LLM_CACHE_TTL_S)
+
+
+def semantic_scope(scope: CacheScope, messages: Sequence[Mapping[str, str]]) -> str:
+    """Everything but the question itself: two prompts must agree on it to share answers."""
+    return _digest([scope.__dict__, list(messages[:-1])])
+
+
+class SemanticIndex:
+    """Question embeddings per scope, kept in memory and topped up from the database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scopes: dict[str, tuple[int, np.ndarray, list[int]]] = {}
+
+    def lookup(self, scope: str, question: str) -> CachedAnswer | None:
+        from gateway.models import SemanticCacheEntry
+
+        vector = _embed(question)
+        with self._lock:
+            last_id, matrix, ids = self._scopes.get(scope, (0, np.zeros((0, 384), np.float32), []))
+            fresh = list(
+                SemanticCacheEntry.objects.filter(scope=scope, id__gt=last_id)
+                .order_by("id")
+                .values_list("id", "embedding")
+            )
+            if fresh:
+                rows = [np.frombuffer(bytes(blob), dtype=np.float32) for _, blob in fresh]
+                matrix = np.vstack([matrix, *rows]) if len(matrix) else np.vstack(rows)
+                ids = ids + [entry_id for entry_id, _ in fresh]
+                self._scopes[scope] = (fresh[-1][0], matrix, ids)
+        if not ids:
+            return None
+        scores = matrix @ vector
+        best = int(np.argmax(scores))
+        if float(scores[best]) < SEMANTIC_THRESHOLD:
+            return None
+        entry = SemanticCacheEntry.objects.filter(id=ids[best], scope=scope).first()
+        if entry is None:
+            return None
+        return CachedAnswer(entry.answer, entry.finish_reason, model="")
+
+    def put(self, scope: str, workspace_id: int, question: str, answer: CachedAnswer) -> None:
+        from gateway.models import SemanticCacheEntry
+
+        SemanticCacheEntry.objects.create(
+            scope=scope,
+            workspace_id=workspace_id,
+            question=question,
+            embedding=_embed(question).astype(np.float32).tobytes(),
+            answer=answer.text,
+            finish_reason=answer.finish_reason,
+        )
+
+
+def _embed(text: str) -> np.ndarray:
+    from nlu.store import encoder_load
+
+    return np.asarray(encoder_load().embed_one(text), dtype=np.float32)
+
+
+semantic_index = SemanticIndex()

@@ -1,0 +1,72 @@
+"""Structured output: a pydantic model per task, and what to do when the JSON is broken."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import json_repair
+import pydantic
+
+Schema = TypeVar("Schema", bound=pydantic.BaseModel)
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[Schema]):
+    value: Schema | None
+    errors: list[str]
+    repaired: bool
+
+
+def json_schema(schema: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """The schema in the strict form OpenAI's structured outputs accept."""
+    return _strict(schema.model_json_schema())
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {key: _strict(value) for key, value in node.items() if key != "default"}
+        if node.get("type") == "object" and "properties" in node:
+            node["additionalProperties"] = False
+            node["required"] = list(node["properties"])
+        return node
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    return node
+
+
+def schema_instructions(schema: type[pydantic.BaseModel]) -> str:
+    """What a model without strict mode is told, in the system prompt."""
+    return (
+        "Reply with one JSON object and nothing else. It must match this JSON schema:\n"
+        + json.dumps(schema.model_json_schema(), separators=(",", ":"))
+    )
+
+
+def output_parse(text: str, schema: type[Schema]) -> Parsed[Schema]:
+    """Validate the model's text against the schema, repairing broken JSON locally first."""
+    repaired = False
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = json_repair.loads(text)
+        repaired = True
+        if data in ("", None) or not isinstance(data, dict):
+            return Parsed(None, ["the reply is not a JSON object"], repaired)
+    try:
+        return Parsed(schema.model_validate(data), [], repaired)
+    except pydantic.ValidationError as error:
+        messages = [
+            f"{'.'.join(str(part) for part in issue['loc']) or 'the object'}: {issue['msg']}"
+            for issue in error.errors()
+        ]
+        return Parsed(None, messages, repaired)
+
+
+def reask_message(errors: list[str]) -> str:
+    return (
+        "Your reply did not match the required JSON schema:\n- "
+        + "\n- ".join(errors[:10])
+        + "\nReply again with the corrected JSON object only."
+    )

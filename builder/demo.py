@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from builder import services
+from builder.demo_content import ANNOTATED, ENTITIES, FLOW, INTENTS
 from builder.models import Assistant, Membership, Role, Workspace
 
 DEMO_USERNAME = "demo"
@@ -56,6 +57,7 @@ def demo_seed() -> Demo:
         assistant = services.assistant_create(
             workspace=workspace, name=DEMO_ASSISTANT, description=DEMO_DESCRIPTION
         )
+    _content_seed(assistant)
     if not assistant.prompts.filter(name__iexact=DEMO_PROMPT).exists():
         # Runs on the bundled local model (the assistant's default) with no key and no network.
         services.prompt_create(
@@ -67,3 +69,20 @@ def demo_seed() -> Demo:
             max_tokens=80,
         )
     return Demo(workspace=workspace, assistant=assistant, created=created)
+
+
+def _content_seed(assistant: Assistant) -> None:
+    """Entities, intents and the ordering flow, each created only if missing."""
+    for entity in ENTITIES:
+        if not assistant.entities.filter(name=entity["name"]).exists():
+            services.entity_create(assistant=assistant, **entity)
+    for name, (description, utterances) in INTENTS.items():
+        if not assistant.intents.filter(name=name).exists():
+            services.intent_create(
+                assistant=assistant,
+                name=name,
+                description=description,
+                utterances=[*utterances, *ANNOTATED.get(name, [])],
+            )
+    if not assistant.flows.exists():
+        services.flow_create(assistant=assistant, name="Main", graph=FLOW)

@@ -248,6 +248,7 @@ SERVESTATIC_AUTOREFRESH = DEBUG
 
 # --- In-house NLU: exported encoder and trained models live under NLU_DIR.
 NLU_DIR = Path(env_str("NLU_DIR", str(DATA_DIR / "nlu")) or "")
+NLU_MODELS_DIR = Path(env_str("NLU_MODELS_DIR", str(NLU_DIR / "models")) or "")
 # int8 (per-channel) keeps accuracy with float32 on BANKING77 and is 3x faster; see BENCHMARKS.md.
 NLU_ENCODER_VARIANT = env_choice("NLU_ENCODER_VARIANT", "int8", ("int8", "float32"))
 

@@ -49,7 +49,15 @@ def _fit_logistic(
 
     model = LogisticRegression(C=c, max_iter=config.max_iter, tol=config.tol, random_state=0)
     model.fit(features, targets)
-    return model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32)
+    weights, bias = model.coef_.T, model.intercept_
+    if weights.shape[1] == 1:
+        # Two intents: scikit-learn fits one logit z for the second. softmax([-z/2, z/2]) is the
+        # same sigmoid(z), and gives every intent its own column like the multi-intent case.
+        weights, bias = (
+            np.hstack([-weights / 2, weights / 2]),
+            np.array([-bias[0] / 2, bias[0] / 2]),
+        )
+    return weights.astype(np.float32), bias.astype(np.float32)
 
 
 def _refit_column(

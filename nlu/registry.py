@@ -43,7 +43,7 @@ class ModelRegistry:
     def __init__(self, root: Path, encoder: Encoder) -> None:
         self.root = Path(root)
         self.encoder = encoder
-        self._served: dict[int, _Served] = {}
+        self._served: dict[tuple[int, str], _Served] = {}
         self._lock = threading.Lock()
 
     def _assistant_dir(self, assistant_id: int) -> Path:
@@ -71,40 +71,54 @@ class ModelRegistry:
             return []
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-    def publish(self, assistant_id: int, version: str) -> None:
-        """Serve ``version`` in every process; rolling back is publishing an older one."""
+    def publish(self, assistant_id: int, version: str, channel: str = "published") -> None:
+        """Serve ``version`` in every process; rolling back is publishing an older one.
+
+        ``channel`` names the pointer: the runtime serves "published", the builder's test panel
+        "draft".
+        """
         if not (self.version_dir(assistant_id, version) / "manifest.json").exists():
             raise LookupError(f"assistant {assistant_id} has no model version {version!r}")
-        pointer = self._assistant_dir(assistant_id) / "published"
+        pointer = self._assistant_dir(assistant_id) / _channel(channel)
         temporary = pointer.with_name(f".published.{os.getpid()}.{threading.get_ident()}")
         temporary.write_text(version)
         temporary.replace(pointer)
         with self._lock:
-            served = self._served.get(assistant_id)
+            served = self._served.get((assistant_id, channel))
             if served is not None:
                 served.checked_at = 0.0  # this process looks again on the next request
 
-    def published_version(self, assistant_id: int) -> str | None:
-        pointer = self._assistant_dir(assistant_id) / "published"
+    def published_version(self, assistant_id: int, channel: str = "published") -> str | None:
+        pointer = self._assistant_dir(assistant_id) / _channel(channel)
         try:
             return pointer.read_text().strip() or None
         except FileNotFoundError:
             return None
 
-    def published_model(self, assistant_id: int) -> NluModel:
+    def published_model(self, assistant_id: int, channel: str = "published") -> NluModel:
         """The model to answer with now; loads and swaps in a newly published version."""
         now = time.monotonic()
-        served = self._served.get(assistant_id)
+        served = self._served.get((assistant_id, channel))
         if served is not None and now - served.checked_at < CHECK_INTERVAL_S:
             return served.model
-        version = self.published_version(assistant_id)
+        version = self.published_version(assistant_id, channel)
         if version is None:
-            raise NotPublished(f"assistant {assistant_id} has no published model")
+            raise NotPublished(f"assistant {assistant_id} has no {channel} model")
         if served is not None and served.version == version:
             served.checked_at = now
             return served.model
         # Load outside the lock: other requests keep being answered by the current model.
         model = NluModel.load(self.version_dir(assistant_id, version), encoder=self.encoder)
         with self._lock:
-            self._served[assistant_id] = _Served(version, model, now)
+            self._served[(assistant_id, channel)] = _Served(version, model, now)
         return model
+
+    def model(self, assistant_id: int, version: str) -> NluModel:
+        """One stored version, loaded (to retrain from it, or to look at it)."""
+        return NluModel.load(self.version_dir(assistant_id, version), encoder=self.encoder)
+
+
+def _channel(name: str) -> str:
+    if name not in ("published", "draft"):
+        raise ValueError(f"unknown model channel {name!r}")
+    return name

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from nlu.encoder import Encoder
+from nlu.registry import ModelRegistry
 
 _export_lock = threading.Lock()
 
@@ -43,3 +44,13 @@ def encoder_load(variant: str | None = None, threads: int = 1) -> Encoder:
     return Encoder(
         encoder_ensure(), variant=variant or settings.NLU_ENCODER_VARIANT, threads=threads
     )
+
+
+def registry() -> ModelRegistry:
+    """The process's model registry: every assistant's trained versions (``NLU_MODELS_DIR``)."""
+    return _registry(str(settings.NLU_MODELS_DIR))
+
+
+@cache
+def _registry(root: str) -> ModelRegistry:
+    return ModelRegistry(Path(root), encoder_load())

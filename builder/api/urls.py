@@ -4,6 +4,15 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from builder.api.nlu import (
+    EntityViewSet,
+    FlowViewSet,
+    IntentUtterancesView,
+    IntentViewSet,
+    ParseView,
+    TrainingView,
+    UtteranceViewSet,
+)
 from builder.api.views import (
     AssistantViewSet,
     MembershipViewSet,
@@ -16,6 +25,10 @@ router = DefaultRouter()
 router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("assistants", AssistantViewSet, basename="assistant")
 router.register("prompts", PromptViewSet, basename="prompt")
+router.register("intents", IntentViewSet, basename="intent")
+router.register("utterances", UtteranceViewSet, basename="utterance")
+router.register("entities", EntityViewSet, basename="entity")
+router.register("flows", FlowViewSet, basename="flow")
 
 members = MembershipViewSet.as_view({"get": "list", "post": "create"})
 member = MembershipViewSet.as_view(
@@ -25,6 +38,9 @@ member = MembershipViewSet.as_view(
 prompt_versions = PromptVersionViewSet.as_view({"get": "list", "post": "create"})
 
 urlpatterns = [
+    path("intents/<int:pk>/utterances/", IntentUtterancesView.as_view(), name="intent-utterances"),
+    path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
+    path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
     path("prompts/<int:prompt_pk>/versions/", prompt_versions, name="prompt-versions"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),

@@ -5,6 +5,8 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import Client
 
+from builder import services
+from builder.flow_graph import check
 from builder.models import Assistant, Prompt, Workspace
 
 
@@ -25,3 +27,16 @@ def test_seed_demo_is_idempotent(db: None) -> None:
     assert Workspace.objects.count() == 1
     assert Assistant.objects.count() == 1
     assert Prompt.objects.count() == 1
+
+
+def test_the_demo_assistant_has_intents_entities_and_a_valid_multi_step_flow(db: None) -> None:
+    call_command("seed_demo", stdout=StringIO())
+
+    assistant = Assistant.objects.get(name="Pizza Palace")
+    assert assistant.intents.count() >= 8
+    assert assistant.entities.count() >= 3
+    assert all(intent.utterances.count() >= 8 for intent in assistant.intents.all())
+    flow = assistant.flows.get()
+    assert check(flow.graph, services.flow_catalogue(assistant)) == []
+    kinds = {step["type"] for step in flow.graph["steps"]}
+    assert {"message", "capture", "condition", "set", "end"} <= kinds

@@ -146,3 +146,21 @@ def test_entities_come_back_with_offsets_into_the_original_text(encoder: Encoder
     assert (found.entity, found.text) == ("size", "large")
     assert parse.text[found.start : found.end] == "large"
     assert model.manifest["entities"] == ["size"]
+
+
+def test_an_assistant_with_two_intents_tells_them_apart_and_can_grow(encoder: Encoder) -> None:
+    two = [e for e in pizza_examples() if e.intent in ("order_pizza", "track_order")]
+    model = NluModel.train(two, encoder=encoder)
+
+    order = model.parse("I'd like to order a large pizza")
+    track = model.parse("where is my delivery")
+    grown = NluModel.train(
+        [*two, *(e for e in pizza_examples() if e.intent == "opening_hours")],
+        encoder=encoder,
+        previous=model,
+    )
+
+    assert (order.intent, track.intent) == ("order_pizza", "track_order")
+    assert 0.5 < order.confidence < 1.0
+    assert {match.name for match in order.ranking} == {"order_pizza", "track_order"}
+    assert grown.parse("when do you open on sunday").intent == "opening_hours"

@@ -1,0 +1,366 @@
+"""REST endpoints for intents, utterances, entities and flows, NLU training, and the test parse."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Lower
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
+
+from builder import services
+from builder.api.permissions import WorkspaceRole
+from builder.models import (
+    NAME_MAX_LENGTH,
+    Assistant,
+    Entity,
+    EntityKind,
+    Flow,
+    Intent,
+    TrainingRun,
+    Utterance,
+    can_edit,
+    member_rows,
+)
+from nlu.registry import NotPublished
+from nlu.store import registry
+
+
+def _user(request: Request) -> User:
+    return cast(User, request.user)
+
+
+def _member_assistants(request: Request) -> QuerySet[Assistant]:
+    return Assistant.objects.for_member(_user(request))
+
+
+def _of_assistant(request: Request, rows: QuerySet[Any]) -> QuerySet[Any]:
+    """Rows narrowed to ``?assistant=ID`` when the query asks for one."""
+    assistant = request.query_params.get("assistant")
+    if assistant is not None:
+        rows = rows.filter(assistant_id=assistant if assistant.isdigit() else 0)
+    return rows
+
+
+def _editable(assistant: Assistant) -> Assistant:
+    if not can_edit(assistant.member_role):
+        raise PermissionDenied("Viewers cannot change this assistant.")
+    return assistant
+
+
+class AnnotationSerializer(serializers.Serializer[dict[str, Any]]):
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=1)
+    entity = serializers.CharField()
+    value = serializers.CharField(required=False)
+
+
+class UtteranceSerializer(serializers.ModelSerializer[Utterance]):
+    entities = AnnotationSerializer(many=True, required=False)
+
+    class Meta:
+        model = Utterance
+        fields = ["id", "text", "entities", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class IntentSerializer(serializers.ModelSerializer[Intent]):
+    assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    utterance_count = serializers.IntegerField(read_only=True)
+    utterances = serializers.ListField(
+        child=serializers.JSONField(),
+        write_only=True,
+        required=False,
+        help_text="First utterances: strings, or {text, entities} with annotations.",
+    )
+
+    class Meta:
+        model = Intent
+        fields = [
+            "id",
+            "assistant",
+            "name",
+            "description",
+            "required_entities",
+            "utterance_count",
+            "utterances",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if self.instance is not None:
+            self.fields["assistant"].read_only = True
+        elif request is not None:
+            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+
+class IntentViewSet(viewsets.ModelViewSet[Intent]):
+    """Intents of your assistants (``?assistant=ID``). Every change retrains the draft NLU."""
+
+    serializer_class = IntentSerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Intent]:
+        intents = member_rows(Intent.objects.all(), _user(self.request))
+        counted = intents.annotate(utterance_count=Count("utterances"))
+        # Meta.ordering does not apply to a GROUP BY query; pages need a stable order.
+        return _of_assistant(self.request, counted).order_by(Lower("name"), "id")
+
+    def perform_create(self, serializer: BaseSerializer[Intent]) -> None:
+        data = dict(serializer.validated_data)
+        intent = services.intent_create(assistant=_editable(data.pop("assistant")), **data)
+        serializer.instance = self.get_queryset().get(pk=intent.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Intent]) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("utterances", None)
+        services.intent_update(intent=cast(Intent, serializer.instance), **data)
+        serializer.instance = self.get_queryset().get(pk=cast(Intent, serializer.instance).pk)
+
+    def perform_destroy(self, instance: Intent) -> None:
+        services.intent_delete(intent=instance)
+
+
+class UtteranceBatchSerializer(serializers.Serializer[dict[str, Any]]):
+    utterances = serializers.ListField(
+        child=serializers.JSONField(), help_text="Strings, or {text, entities}."
+    )
+
+
+class IntentUtterancesView(APIView):
+    """An intent's utterances; POST adds many at once (bulk paste), skipping duplicates."""
+
+    def intent(self, pk: int) -> Intent:
+        return get_object_or_404(member_rows(Intent.objects.all(), _user(self.request)), pk=pk)
+
+    @extend_schema(responses=UtteranceSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        utterances = self.intent(pk).utterances.all()
+        search = request.query_params.get("search", "").strip()
+        if search:
+            utterances = utterances.filter(text__icontains=search)
+        return Response(UtteranceSerializer(utterances, many=True).data)
+
+    @extend_schema(request=UtteranceBatchSerializer, responses=UtteranceSerializer(many=True))
+    def post(self, request: Request, pk: int) -> Response:
+        intent = self.intent(pk)
+        if not can_edit(intent.member_role):  # type: ignore[attr-defined]
+            raise PermissionDenied("Viewers cannot change intents.")
+        payload = UtteranceBatchSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        added = services.utterances_add(
+            intent=intent, utterances=payload.validated_data["utterances"]
+        )
+        return Response(UtteranceSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class UtteranceViewSet(
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Utterance],
+):
+    """One utterance: change its text and annotations, or delete it."""
+
+    serializer_class = UtteranceSerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Utterance]:
+        rows = member_rows(
+            Utterance.objects.all(), _user(self.request), assistant="intent__assistant"
+        )
+        return rows.select_related("intent__assistant")
+
+    def perform_update(self, serializer: BaseSerializer[Utterance]) -> None:
+        utterance = cast(Utterance, serializer.instance)
+        data = serializer.validated_data
+        services.utterance_update(
+            utterance=utterance,
+            text=data.get("text", utterance.text),
+            entities=data.get("entities", utterance.entities if "text" not in data else []),
+        )
+
+    def perform_destroy(self, instance: Utterance) -> None:
+        services.utterance_delete(utterance=instance)
+
+
+class EntitySerializer(serializers.ModelSerializer[Entity]):
+    assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    kind = serializers.ChoiceField(choices=EntityKind.choices, default=EntityKind.LIST)
+
+    class Meta:
+        model = Entity
+        fields = [
+            "id",
+            "assistant",
+            "name",
+            "kind",
+            "values",
+            "pattern",
+            "builtin",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if self.instance is not None:
+            self.fields["assistant"].read_only = True
+            self.fields["name"].read_only = True
+        elif request is not None:
+            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+
+class EntityViewSet(viewsets.ModelViewSet[Entity]):
+    """Entities of your assistants (``?assistant=ID``): lists with synonyms, regexes, built-ins."""
+
+    serializer_class = EntitySerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Entity]:
+        return _of_assistant(self.request, member_rows(Entity.objects.all(), _user(self.request)))
+
+    def perform_create(self, serializer: BaseSerializer[Entity]) -> None:
+        data = dict(serializer.validated_data)
+        entity = services.entity_create(assistant=_editable(data.pop("assistant")), **data)
+        serializer.instance = self.get_queryset().get(pk=entity.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Entity]) -> None:
+        services.entity_update(
+            entity=cast(Entity, serializer.instance), **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Entity) -> None:
+        services.entity_delete(entity=instance)
+
+
+class FlowSerializer(serializers.ModelSerializer[Flow]):
+    assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    graph = serializers.JSONField(help_text="Steps, connections and triggers; see flow_graph.")
+
+    class Meta:
+        model = Flow
+        fields = ["id", "assistant", "name", "graph", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if self.instance is not None:
+            self.fields["assistant"].read_only = True
+        elif request is not None:
+            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+
+class FlowViewSet(viewsets.ModelViewSet[Flow]):
+    """Flows of your assistants (``?assistant=ID``); a graph with problems is refused whole."""
+
+    serializer_class = FlowSerializer
+    permission_classes = [WorkspaceRole]
+
+    def get_queryset(self) -> QuerySet[Flow]:
+        return _of_assistant(self.request, member_rows(Flow.objects.all(), _user(self.request)))
+
+    def perform_create(self, serializer: BaseSerializer[Flow]) -> None:
+        data = dict(serializer.validated_data)
+        flow = services.flow_create(assistant=_editable(data.pop("assistant")), **data)
+        serializer.instance = self.get_queryset().get(pk=flow.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Flow]) -> None:
+        services.flow_update(flow=cast(Flow, serializer.instance), **serializer.validated_data)
+
+    def perform_destroy(self, instance: Flow) -> None:
+        instance.delete()
+
+
+class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "status",
+            "stage",
+            "progress",
+            "model_version",
+            "error",
+            "metrics",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class TrainingView(APIView):
+    """The assistant's latest NLU trainings; POST asks for one now."""
+
+    @extend_schema(responses=TrainingRunSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        return Response(TrainingRunSerializer(assistant.training_runs.all()[:10], many=True).data)
+
+    @extend_schema(request=None, responses={202: TrainingRunSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        run = services.training_request(assistant=assistant)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ParseRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    text = serializers.CharField(allow_blank=True, max_length=10_000, trim_whitespace=False)
+
+
+class ParseView(APIView):
+    """What the draft NLU model understands of one utterance (the test panel's view)."""
+
+    @extend_schema(request=ParseRequestSerializer, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        payload = ParseRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            model = registry().published_model(assistant.pk, "draft")
+        except NotPublished:
+            return Response(
+                {"detail": "The assistant has no trained model yet: add intents and utterances."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        parsed = model.parse(payload.validated_data["text"])
+        return Response(
+            {
+                "text": parsed.text,
+                "intent": parsed.intent,
+                "confidence": round(parsed.confidence, 4),
+                "ranking": [
+                    {"intent": match.name, "confidence": round(match.confidence, 4)}
+                    for match in parsed.ranking
+                ],
+                "entities": [
+                    {
+                        "entity": entity.entity,
+                        "start": entity.start,
+                        "end": entity.end,
+                        "text": entity.text,
+                        "value": entity.value,
+                        "source": entity.source,
+                    }
+                    for entity in parsed.entities
+                ],
+            }
+        )

@@ -1,0 +1,54 @@
+"""What a creator designs, one module per concern; import from here."""
+
+from builder.models.assistants import Assistant, AssistantQuerySet, Language
+from builder.models.flows import AssistantVersion, Flow
+from builder.models.nlu import (
+    UTTERANCE_MAX_LENGTH,
+    Entity,
+    EntityKind,
+    Intent,
+    TrainingRun,
+    TrainingStatus,
+    Utterance,
+)
+from builder.models.prompts import Prompt, PromptQuerySet, PromptVersion
+from builder.models.workspaces import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    Membership,
+    Role,
+    Workspace,
+    WorkspaceQuerySet,
+    can_edit,
+    can_manage,
+    member_rows,
+    role_of,
+)
+
+__all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "UTTERANCE_MAX_LENGTH",
+    "Assistant",
+    "AssistantQuerySet",
+    "AssistantVersion",
+    "Entity",
+    "EntityKind",
+    "Flow",
+    "Intent",
+    "Language",
+    "Membership",
+    "Prompt",
+    "PromptQuerySet",
+    "PromptVersion",
+    "Role",
+    "TrainingRun",
+    "TrainingStatus",
+    "Utterance",
+    "Workspace",
+    "WorkspaceQuerySet",
+    "can_edit",
+    "can_manage",
+    "member_rows",
+    "role_of",
+]

@@ -1,0 +1,83 @@
+"""Assistants, and what each may spend on LLMs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from builder.models.workspaces import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Workspace, role_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "French"
+    GERMAN = "de", "German"
+    SPANISH = "es", "Spanish"
+    ITALIAN = "it", "Italian"
+    PORTUGUESE = "pt", "Portuguese"
+    DUTCH = "nl", "Dutch"
+
+
+class AssistantQuerySet(models.QuerySet["Assistant"]):
+    def for_member(self, user: User | AnonymousUser) -> AssistantQuerySet:
+        """Assistants of the user's workspaces, each annotated with the user's ``member_role``."""
+        if not user.is_authenticated:
+            return self.none()
+        return (
+            self.filter(workspace__memberships__user=user)
+            .annotate(member_role=role_of(user, "workspace_id"))  # type: ignore[no-redef]
+            .select_related("workspace")
+        )
+
+
+class Assistant(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="assistants")
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    # What the assistant may spend on LLMs; the gateway enforces these on every call.
+    llm_model = models.ForeignKey(
+        "gateway.LlmModel",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: the instance's default model.",
+    )
+    llm_requests_per_minute = models.PositiveIntegerField(null=True, blank=True, default=60)
+    llm_tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, default=100_000)
+    llm_monthly_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="US dollars; empty: none."
+    )
+    published_version = models.ForeignKey(
+        "builder.AssistantVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="What the runtime serves; empty: nothing published yet.",
+    )
+    llm_injection_judge = models.BooleanField(
+        default=False, help_text="Also ask the LLM whether user text tries to hijack a prompt."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AssistantQuerySet.as_manager()
+    member_role: str | None  # the requesting user's role, annotated by for_member()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="assistant_name_unique_in_workspace"
+            )
+        ]
+        ordering = [Lower("name"), "id"]
+
+    def __str__(self) -> str:
+        return self.name

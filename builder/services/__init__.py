@@ -1,0 +1,68 @@
+"""Workflows that write what creators design, one module per concern; import from here.
+
+Each service validates what the database cannot, raises ``ValidationError`` keyed by field name
+(pages show it on the field, the API answers 400 with it) and writes inside one transaction, so a
+refused request leaves nothing half-saved.
+"""
+
+from builder.services.assistants import (
+    assistant_create,
+    assistant_delete,
+    assistant_llm_policy_update,
+    assistant_update,
+)
+from builder.services.flows import flow_catalogue, flow_create, flow_update
+from builder.services.nlu import (
+    entity_create,
+    entity_delete,
+    entity_update,
+    intent_create,
+    intent_delete,
+    intent_update,
+    nlu_data_hash,
+    nlu_examples,
+    nlu_matcher,
+    utterance_delete,
+    utterance_update,
+    utterances_add,
+)
+from builder.services.prompts import prompt_create, prompt_version_create
+from builder.services.training import training_request, training_run_execute
+from builder.services.workspaces import (
+    member_add,
+    member_change_role,
+    member_remove,
+    workspace_create,
+    workspace_rename,
+)
+
+__all__ = [
+    "assistant_create",
+    "assistant_delete",
+    "assistant_llm_policy_update",
+    "assistant_update",
+    "entity_create",
+    "entity_delete",
+    "entity_update",
+    "flow_catalogue",
+    "flow_create",
+    "flow_update",
+    "intent_create",
+    "intent_delete",
+    "intent_update",
+    "member_add",
+    "member_change_role",
+    "member_remove",
+    "nlu_data_hash",
+    "nlu_examples",
+    "nlu_matcher",
+    "prompt_create",
+    "prompt_version_create",
+    "training_request",
+    "training_run_execute",
+    "utterance_delete",
+    "utterance_update",
+    "utterances_add",
+    "workspace_create",
+    "workspace_rename",
+]

@@ -1,0 +1,132 @@
+"""Assistants: create, change, delete, and what they may spend on LLMs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from builder.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, Workspace
+from builder.services.workspaces import clean_name
+from gateway.models import LlmModel
+from runtime.events import assistant_event_send
+
+
+def _ensure_unique_assistant_name(
+    workspace: Workspace, name: str, *, exclude: Assistant | None = None
+) -> None:
+    clashes = workspace.assistants.filter(name__iexact=name)
+    if exclude is not None:
+        clashes = clashes.exclude(pk=exclude.pk)
+    if clashes.exists():
+        raise ValidationError({"name": f"This workspace already has an assistant named {name!r}."})
+
+
+def _clean_description(description: str) -> str:
+    cleaned = description.strip()
+    if len(cleaned) > DESCRIPTION_MAX_LENGTH:
+        message = f"Ensure this field has no more than {DESCRIPTION_MAX_LENGTH} characters."
+        raise ValidationError({"description": message})
+    return cleaned
+
+
+def _clean_language(language: str) -> str:
+    if language not in Language.values:
+        raise ValidationError({"language": f"{language!r} is not a supported language."})
+    return language
+
+
+@transaction.atomic
+def assistant_create(
+    *, workspace: Workspace, name: str, description: str = "", language: str = Language.ENGLISH
+) -> Assistant:
+    """Create an assistant in ``workspace``; names are unique per workspace, ignoring case."""
+    name = clean_name(name)
+    _ensure_unique_assistant_name(workspace, name)
+    assistant = Assistant(
+        workspace=workspace,
+        name=name,
+        description=_clean_description(description),
+        language=_clean_language(language),
+    )
+    assistant.save()
+    return assistant
+
+
+@transaction.atomic
+def assistant_update(
+    *,
+    assistant: Assistant,
+    name: str | None = None,
+    description: str | None = None,
+    language: str | None = None,
+) -> Assistant:
+    """Rename an assistant or change its description or language; omitted fields stay."""
+    if name is not None:
+        assistant.name = clean_name(name)
+        _ensure_unique_assistant_name(assistant.workspace, assistant.name, exclude=assistant)
+    if description is not None:
+        assistant.description = _clean_description(description)
+    if language is not None:
+        assistant.language = _clean_language(language)
+    assistant.save(update_fields=["name", "description", "language", "updated_at"])
+    assistant_event_send(
+        assistant_id=assistant.pk,
+        event="assistant.updated",
+        data={
+            "name": assistant.name,
+            "description": assistant.description,
+            "language": assistant.language,
+            "language_label": assistant.get_language_display(),
+        },
+    )
+    return assistant
+
+
+@transaction.atomic
+def assistant_delete(*, assistant: Assistant) -> None:
+    """Delete an assistant and everything it owns, and tell anyone watching it."""
+    assistant_id = assistant.pk
+    assistant.delete()
+    assistant_event_send(assistant_id=assistant_id, event="assistant.deleted", data={})
+
+
+@transaction.atomic
+def assistant_llm_policy_update(
+    *,
+    assistant: Assistant,
+    model: LlmModel | None,
+    requests_per_minute: int | None,
+    tokens_per_minute: int | None,
+    monthly_budget: Decimal | None,
+    injection_judge: bool,
+) -> Assistant:
+    """Set the assistant's LLM model, rate limits, monthly budget and injection judge.
+
+    None for a limit or the budget means none; None for the model means the instance default.
+    """
+    for field, value in (
+        ("llm_requests_per_minute", requests_per_minute),
+        ("llm_tokens_per_minute", tokens_per_minute),
+    ):
+        if value is not None and value < 1:
+            raise ValidationError({field: "A limit must be at least 1 (leave it empty for none)."})
+    if monthly_budget is not None and monthly_budget < 0:
+        raise ValidationError({"llm_monthly_budget": "A budget cannot be negative."})
+    assistant.llm_model = model
+    assistant.llm_requests_per_minute = requests_per_minute
+    assistant.llm_tokens_per_minute = tokens_per_minute
+    assistant.llm_monthly_budget = monthly_budget
+    assistant.llm_injection_judge = injection_judge
+    assistant.save(
+        update_fields=[
+            "llm_model",
+            "llm_requests_per_minute",
+            "llm_tokens_per_minute",
+            "llm_monthly_budget",
+            "llm_injection_judge",
+            "updated_at",
+        ]
+    )
+    return assistant

@@ -1,0 +1,103 @@
+"""Training an assistant's draft NLU model in the background, with live progress."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from builder.models import Assistant, TrainingRun, TrainingStatus
+from runtime.events import assistant_event_send
+
+PROGRESS_EVERY_S = 0.25  # at most this often a progress message per run
+
+
+def training_request(*, assistant: Assistant) -> TrainingRun:
+    """Queue a training of the draft model once the current transaction commits.
+
+    Edits in quick succession share one queued run: the task trains whatever the data is when it
+    starts. Each edit still enqueues the task (a lost job must not leave the run queued forever);
+    the extra ones find the run already taken and return.
+    """
+    run = assistant.training_runs.filter(status=TrainingStatus.QUEUED).first()
+    if run is None:
+        run = TrainingRun.objects.create(assistant=assistant)
+        _announce(run)
+    from builder.tasks import nlu_train  # the task module imports this one
+
+    run_id = run.pk
+    transaction.on_commit(lambda: nlu_train(run_id))
+    return run
+
+
+def training_run_execute(run_id: int) -> TrainingRun:
+    """Train the draft model from the assistant's data as it is now, and point the draft at it."""
+    from builder.services.nlu import nlu_data_hash, nlu_examples, nlu_matcher
+    from nlu.model import NluModel
+    from nlu.registry import NotPublished
+    from nlu.store import registry
+
+    # Taking the run is one conditional update, so two workers never train the same run.
+    taken = TrainingRun.objects.filter(pk=run_id, status=TrainingStatus.QUEUED).update(
+        status=TrainingStatus.RUNNING, stage="starting"
+    )
+    run = TrainingRun.objects.select_related("assistant").get(pk=run_id)
+    if not taken:
+        return run
+    assistant = run.assistant
+    run.data_hash = nlu_data_hash(assistant)
+    run.save(update_fields=["data_hash"])
+    _announce(run)
+    models = registry()
+    try:
+        previous = models.published_model(assistant.pk, "draft")
+    except NotPublished:
+        previous = None
+    last_sent = 0.0
+
+    def progress(stage: str, fraction: float) -> None:
+        nonlocal last_sent
+        if time.monotonic() - last_sent < PROGRESS_EVERY_S and fraction < 1:
+            return
+        last_sent = time.monotonic()
+        run.stage, run.progress = stage, fraction
+        run.save(update_fields=["stage", "progress"])
+        _announce(run)
+
+    try:
+        model = NluModel.train(
+            nlu_examples(assistant),
+            encoder=models.encoder,
+            previous=previous,
+            matcher=nlu_matcher(assistant),
+            progress=progress,
+        )
+        version = f"run{run.pk}-{uuid.uuid4().hex[:8]}"
+        models.save(assistant.pk, version, model)
+        models.publish(assistant.pk, version, channel="draft")
+    except ValueError as error:  # not enough data, or data the model cannot learn from
+        run.status, run.error = TrainingStatus.FAILED, str(error)
+    else:
+        run.status, run.model_version = TrainingStatus.DONE, version
+        run.metrics = model.manifest["metrics"] | {"training": model.manifest["training"]["kind"]}
+        run.progress = 1.0
+    run.finished_at = timezone.now()
+    run.save()
+    _announce(run)
+    return run
+
+
+def _announce(run: TrainingRun) -> None:
+    assistant_event_send(
+        assistant_id=run.assistant_id,
+        event="nlu.training",
+        data={
+            "run": run.pk,
+            "status": run.status,
+            "stage": run.stage,
+            "progress": round(run.progress, 2),
+            "error": run.error,
+        },
+    )

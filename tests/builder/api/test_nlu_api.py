@@ -1,0 +1,136 @@
+"""Intents, entities, flows, training and the test parse through the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from builder.models import Flow, Intent
+from tests.nlu.conftest import UTTERANCES
+
+
+@pytest.fixture
+def models_dir(tmp_path, settings):
+    settings.NLU_MODELS_DIR = tmp_path
+    return tmp_path
+
+
+def create(client, path: str, body: dict):
+    return client.post(f"/api/{path}/", body, format="json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_script_builds_trains_and_tests_an_assistant(api_for, editor, assistant, models_dir):
+    client = api_for(editor)
+    size = create(
+        client,
+        "entities",
+        {
+            "assistant": assistant.pk,
+            "name": "size",
+            "values": [{"value": "large", "synonyms": ["big"]}],
+        },
+    )
+    assert size.status_code == 201, size.json()
+    for name in ("order_pizza", "track_order", "opening_hours"):
+        created = create(
+            client,
+            "intents",
+            {"assistant": assistant.pk, "name": name, "utterances": UTTERANCES[name]},
+        )
+        assert created.status_code == 201, created.json()
+        assert created.json()["utterance_count"] == len(UTTERANCES[name])
+
+    runs = client.get(f"/api/assistants/{assistant.pk}/training/").json()
+    parsed = client.post(
+        f"/api/assistants/{assistant.pk}/parse/", {"text": "a big pizza to go"}, format="json"
+    ).json()
+
+    assert runs[0]["status"] == "done"
+    assert parsed["intent"] == "order_pizza"
+    assert parsed["ranking"][0]["intent"] == "order_pizza"
+    assert parsed["entities"][0] | {"source": "list"} == {
+        "entity": "size", "start": 2, "end": 5, "text": "big", "value": "large", "source": "list"
+    }  # fmt: skip
+
+
+def test_before_any_training_the_parse_says_so(api_for, editor, assistant, models_dir):
+    response = api_for(editor).post(
+        f"/api/assistants/{assistant.pk}/parse/", {"text": "hello"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "no trained model" in response.json()["detail"]
+
+
+def test_bulk_utterances_and_search(api_for, editor, assistant):
+    client = api_for(editor)
+    intent = create(client, "intents", {"assistant": assistant.pk, "name": "greet"}).json()
+    url = f"/api/intents/{intent['id']}/utterances/"
+
+    added = client.post(url, {"utterances": ["hello", "hi there", "Hello"]}, format="json")
+    found = client.get(url, {"search": "THERE"})
+
+    assert [u["text"] for u in added.json()] == ["hello", "hi there"]
+    assert [u["text"] for u in found.json()] == ["hi there"]
+
+
+def test_a_flow_with_problems_is_refused_naming_each_step_and_nothing_is_saved(
+    api_for, editor, assistant
+):
+    graph = {
+        "start": "hello",
+        "steps": [
+            {"id": "hello", "type": "message", "text": "Hi {{name}}", "next": "gone"},
+            {"id": "lost", "type": "end"},
+        ],
+    }
+
+    response = create(
+        api_for(editor), "flows", {"assistant": assistant.pk, "name": "Main", "graph": graph}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["graph"] == [
+        "step 'hello', next: Connects to a step that does not exist ('gone').",
+        "step 'hello', text: Uses the variable 'name', which nothing sets.",
+        "step 'lost', id: No path leads to this step.",
+    ]
+    assert not Flow.objects.exists()
+
+
+def test_a_valid_flow_is_saved_and_can_be_replaced(api_for, editor, assistant):
+    client = api_for(editor)
+    graph: dict[str, Any] = {
+        "start": "hi",
+        "steps": [
+            {"id": "hi", "type": "message", "text": "Hi", "next": "bye"},
+            {"id": "bye", "type": "end"},
+        ],
+    }
+    flow = create(
+        client, "flows", {"assistant": assistant.pk, "name": "Main", "graph": graph}
+    ).json()
+
+    graph["steps"][0]["text"] = "Hello!"
+    updated = client.patch(f"/api/flows/{flow['id']}/", {"graph": graph}, format="json")
+
+    assert updated.status_code == 200
+    assert Flow.objects.get().graph["steps"][0]["text"] == "Hello!"
+
+
+def test_viewers_and_outsiders_cannot_change_nlu_data(api_for, viewer, outsider, assistant):
+    body = {"assistant": assistant.pk, "name": "greet"}
+
+    assert create(api_for(viewer), "intents", body).status_code == 403
+    assert create(api_for(outsider), "intents", body).status_code == 400  # not their assistant
+    assert not Intent.objects.exists()
+
+
+def test_another_workspaces_intents_are_invisible(api_for, editor, outsider, assistant):
+    intent = create(api_for(editor), "intents", {"assistant": assistant.pk, "name": "greet"}).json()
+    client = api_for(outsider)
+
+    assert client.get(f"/api/intents/{intent['id']}/").status_code == 404
+    assert client.get(f"/api/intents/{intent['id']}/utterances/").status_code == 404
+    assert client.get("/api/intents/").json()["results"] == []

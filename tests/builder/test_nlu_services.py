@@ -1,0 +1,128 @@
+"""Intents, utterances and entities: validation, and the draft model trained after each save."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from builder import services
+from builder.models import Assistant, EntityKind, TrainingRun, TrainingStatus
+from nlu.store import registry
+from tests.nlu.conftest import UTTERANCES
+
+
+@pytest.fixture
+def models_dir(tmp_path, settings):
+    """Each test trains into its own model registry."""
+    settings.NLU_MODELS_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def size(assistant: Assistant):
+    return services.entity_create(
+        assistant=assistant,
+        name="size",
+        values=[{"value": "large", "synonyms": ["big", "XL"]}, {"value": "small"}],
+    )
+
+
+def test_saving_intents_trains_a_draft_model_that_understands_them(
+    assistant, size, models_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("order_pizza", "track_order", "opening_hours"):
+            services.intent_create(assistant=assistant, name=name, utterances=UTTERANCES[name])
+
+    run = TrainingRun.objects.filter(assistant=assistant).first()
+    assert run is not None
+    assert (run.status, run.progress) == (TrainingStatus.DONE, 1.0), run.error
+    parsed = registry().published_model(assistant.pk, "draft").parse("a big pizza please")
+    assert parsed.intent == "order_pizza"
+    assert [(e.entity, e.value) for e in parsed.entities] == [("size", "large")]
+
+
+def test_edits_in_one_transaction_share_one_training(
+    assistant, models_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.intent_create(assistant=assistant, name="a", utterances=["one"])
+        services.intent_create(assistant=assistant, name="b", utterances=["two"])
+
+    assert TrainingRun.objects.filter(assistant=assistant).count() == 1
+
+
+def test_an_assistant_with_one_intent_gets_a_clear_training_error(
+    assistant, models_dir, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.intent_create(assistant=assistant, name="greet", utterances=["hi", "hello"])
+
+    run = TrainingRun.objects.get(assistant=assistant)
+    assert run.status == TrainingStatus.FAILED
+    assert "two intents" in run.error
+
+
+def test_bulk_utterances_skip_duplicates_and_refuse_bad_lines_by_number(assistant, size):
+    intent = services.intent_create(assistant=assistant, name="order", utterances=["a pizza"])
+
+    added = services.utterances_add(
+        intent=intent, utterances=["A pizza", "two pizzas", "two pizzas"]
+    )
+    assert [u.text for u in added] == ["two pizzas"]
+
+    with pytest.raises(ValidationError) as refused:
+        services.utterances_add(intent=intent, utterances=["fine", "   ", "x" * 1001])
+    assert refused.value.message_dict["utterances"] == [
+        "line 2: An utterance cannot be blank.",
+        "line 3: An utterance has at most 1000 characters.",
+    ]
+    assert intent.utterances.count() == 2  # nothing of the refused batch was saved
+
+
+def test_annotations_must_fit_the_text_and_name_a_known_entity(assistant, size):
+    intent = services.intent_create(assistant=assistant, name="order")
+    good = {"text": "a large pizza", "entities": [{"start": 2, "end": 7, "entity": "size"}]}
+
+    (utterance,) = services.utterances_add(intent=intent, utterances=[good])
+    assert utterance.entities == [{"start": 2, "end": 7, "entity": "size", "value": "large"}]
+
+    for bad, message in [
+        ({"text": "a pizza", "entities": [{"start": 2, "end": 40, "entity": "size"}]}, "outside"),
+        ({"text": "a pizza", "entities": [{"start": 0, "end": 1, "entity": "colour"}]}, "colour"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            services.utterances_add(intent=intent, utterances=[bad])
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"kind": EntityKind.REGEX, "pattern": "([a-z"}, "pattern"),
+        ({"kind": EntityKind.BUILTIN, "builtin": "colour"}, "builtin"),
+        ({"kind": EntityKind.LIST, "values": []}, "values"),
+        ({"kind": EntityKind.LIST, "values": [{"value": "a"}, {"value": "A"}]}, "values"),
+        ({"kind": "sql"}, "kind"),
+    ],
+)
+def test_an_invalid_entity_is_refused_on_the_field_at_fault(assistant, fields, error_field):
+    with pytest.raises(ValidationError) as refused:
+        services.entity_create(assistant=assistant, name="thing", **fields)
+
+    assert error_field in refused.value.message_dict
+    assert not assistant.entities.exists()
+
+
+def test_an_entity_used_in_annotations_cannot_be_deleted(assistant, size):
+    intent = services.intent_create(assistant=assistant, name="order")
+    annotated = {"text": "a large one", "entities": [{"start": 2, "end": 7, "entity": "size"}]}
+    services.utterances_add(intent=intent, utterances=[annotated])
+
+    with pytest.raises(ValidationError, match="a large one"):
+        services.entity_delete(entity=size)
+
+
+@pytest.mark.parametrize("name", ["order pizza", "oos", "", "naïve!"])
+def test_intent_names_are_identifiers(assistant, name):
+    with pytest.raises(ValidationError):
+        services.intent_create(assistant=assistant, name=name)

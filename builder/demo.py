@@ -57,7 +57,7 @@ def demo_seed() -> Demo:
         assistant = services.assistant_create(
             workspace=workspace, name=DEMO_ASSISTANT, description=DEMO_DESCRIPTION
         )
-    _content_seed(assistant)
+    demo_content_seed(assistant)
     if not assistant.prompts.filter(name__iexact=DEMO_PROMPT).exists():
         # Runs on the bundled local model (the assistant's default) with no key and no network.
         services.prompt_create(
@@ -71,7 +71,7 @@ def demo_seed() -> Demo:
     return Demo(workspace=workspace, assistant=assistant, created=created)
 
 
-def _content_seed(assistant: Assistant) -> None:
+def demo_content_seed(assistant: Assistant) -> None:
     """Entities, intents and the ordering flow, each created only if missing."""
     for entity in ENTITIES:
         if not assistant.entities.filter(name=entity["name"]).exists():

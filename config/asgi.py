@@ -16,6 +16,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
@@ -37,6 +38,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             if settings.TASKS_IN_PROCESS and not HUEY.immediate:
+                autodiscover_modules("tasks")  # as `manage.py run_huey` does: register every task
                 options: dict[str, Any] = settings.HUEY["consumer"]
                 consumer = InProcessTaskConsumer(HUEY, **options)
                 consumer.start()

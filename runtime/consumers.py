@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -9,6 +11,16 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from builder.models import Assistant
 from runtime.events import assistant_group
+from runtime.models import Channel
+from runtime.services import (
+    Dialog,
+    DialogUnavailable,
+    dialog_click,
+    dialog_hear,
+    dialog_open,
+    dialog_start,
+    messages_after,
+)
 
 
 @database_sync_to_async
@@ -43,3 +55,123 @@ class AssistantEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def assistant_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": message["event"], "data": message["data"]})
+
+
+MAX_FRAME_CHARS = 8_000
+MAX_TEXT_CHARS = 2_000
+BURST = 10  # frames a client may send at once…
+REFILL_PER_S = 2.0  # …and per second after that
+TOO_LARGE_FRAME = f"Frames are text of at most {MAX_FRAME_CHARS} characters."
+TOO_LONG_TEXT = f"Messages have at most {MAX_TEXT_CHARS} characters."
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One end user's conversation with an assistant (the protocol is in the README).
+
+    ``draft`` sockets are the builder's test panel: members only, draft flow and model.
+    """
+
+    draft = False
+    dialog: Dialog | None = None
+
+    async def connect(self) -> None:
+        self.assistant_id = int(self.scope["url_route"]["kwargs"]["assistant_id"])
+        if self.draft and not await _is_member(self.scope["user"], self.assistant_id):
+            await self.close()
+            return
+        self.allowance, self.checked = float(BURST), time.monotonic()
+        await self.accept()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self._error(
+                "too_large", f"Frames are text of at most {MAX_FRAME_CHARS} characters."
+            )
+            return
+        if not self._take_allowance():
+            await self._error("rate_limited", "Too many messages; slow down a little.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except json.JSONDecodeError:
+            await self._error("malformed", "Frames are JSON objects.")
+            return
+        if not isinstance(frame, dict):
+            await self._error("malformed", "Frames are JSON objects.")
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "hello":
+                await self._hello(content)
+            elif kind in ("text", "button") and self.dialog is None:
+                await self._error("no_conversation", "Say hello first.")
+            elif kind == "text":
+                text = content.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    await self._error("invalid", "A text message needs non-empty text.")
+                elif len(text) > MAX_TEXT_CHARS:
+                    await self._error(
+                        "too_large", f"Messages have at most {MAX_TEXT_CHARS} characters."
+                    )
+                else:
+                    await self.send_json({"type": "typing"})
+                    await dialog_hear(self.dialog, text, self.send_json)  # type: ignore[arg-type]
+            elif kind == "button":
+                index = content.get("index")
+                if not isinstance(index, int):
+                    await self._error("invalid", "A button click needs the button's index.")
+                else:
+                    await dialog_click(self.dialog, index, self.send_json)  # type: ignore[arg-type]
+            elif kind == "typing":
+                pass
+            else:
+                await self._error("unknown_type", f"Unknown message type {kind!r}.")
+        except DialogUnavailable as unavailable:
+            await self._error("unavailable", str(unavailable))
+
+    async def _hello(self, content: dict[str, Any]) -> None:
+        user = content.get("user")
+        if not isinstance(user, str) or not 1 <= len(user) <= 64:
+            await self._error("invalid", "Say who you are: an anonymous id of 1 to 64 characters.")
+            return
+        conversation = content.get("conversation")
+        self.dialog = await dialog_open(
+            assistant_id=self.assistant_id,
+            channel=Channel.TEST if self.draft else Channel.WIDGET,
+            end_user=user,
+            conversation_id=conversation if isinstance(conversation, str) else None,
+        )
+        await self.send_json(
+            {
+                "type": "welcome",
+                "conversation": self.dialog.conversation_id,
+                "resumed": self.dialog.resumed,
+            }
+        )
+        if self.dialog.resumed:
+            last_seq = content.get("last_seq")
+            seen = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+            for frame in await messages_after(self.dialog.conversation_id, seen):
+                if frame["type"] not in ("user", "button"):
+                    await self.send_json(frame)
+        else:
+            await dialog_start(self.dialog, self.send_json)
+
+    def _take_allowance(self) -> bool:
+        now = time.monotonic()
+        self.allowance = min(BURST, self.allowance + (now - self.checked) * REFILL_PER_S)
+        self.checked = now
+        if self.allowance < 1:
+            return False
+        self.allowance -= 1
+        return True
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+
+class TestChatConsumer(ChatConsumer):
+    draft = True

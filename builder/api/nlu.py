@@ -21,6 +21,7 @@ from builder.api.permissions import WorkspaceRole
 from builder.models import (
     NAME_MAX_LENGTH,
     Assistant,
+    AssistantVersion,
     Entity,
     EntityKind,
     Flow,
@@ -364,3 +365,50 @@ class ParseView(APIView):
                 ],
             }
         )
+
+
+class VersionSerializer(serializers.ModelSerializer[AssistantVersion]):
+    published = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssistantVersion
+        fields = ["id", "number", "notes", "nlu_version", "published", "created_at"]
+        read_only_fields = fields
+
+    def get_published(self, version: AssistantVersion) -> bool:
+        return version.assistant.published_version_id == version.pk
+
+
+class PublishSerializer(serializers.Serializer[dict[str, Any]]):
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class VersionsView(APIView):
+    """Published versions, newest first; POST freezes the draft as a new one and serves it."""
+
+    @extend_schema(responses=VersionSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        versions = assistant.versions.select_related("assistant")
+        return Response(VersionSerializer(versions, many=True).data)
+
+    @extend_schema(request=PublishSerializer, responses={201: VersionSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        payload = PublishSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        notes = payload.validated_data["notes"]
+        version = services.assistant_publish(assistant=assistant, notes=notes)
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class RollbackView(APIView):
+    """Serve an earlier version again."""
+
+    @extend_schema(request=None, responses=VersionSerializer)
+    def post(self, request: Request, pk: int, number: int) -> Response:
+        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        version = get_object_or_404(assistant.versions, number=number)
+        services.assistant_rollback(assistant=assistant, version=version)
+        version.assistant = assistant
+        return Response(VersionSerializer(version).data)

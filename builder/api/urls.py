@@ -10,8 +10,10 @@ from builder.api.nlu import (
     IntentUtterancesView,
     IntentViewSet,
     ParseView,
+    RollbackView,
     TrainingView,
     UtteranceViewSet,
+    VersionsView,
 )
 from builder.api.views import (
     AssistantViewSet,
@@ -41,6 +43,12 @@ urlpatterns = [
     path("intents/<int:pk>/utterances/", IntentUtterancesView.as_view(), name="intent-utterances"),
     path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
     path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
+    path("assistants/<int:pk>/versions/", VersionsView.as_view(), name="assistant-versions"),
+    path(
+        "assistants/<int:pk>/versions/<int:number>/rollback/",
+        RollbackView.as_view(),
+        name="assistant-rollback",
+    ),
     path("prompts/<int:prompt_pk>/versions/", prompt_versions, name="prompt-versions"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),

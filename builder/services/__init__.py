@@ -28,6 +28,7 @@ from builder.services.nlu import (
 )
 from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.training import training_request, training_run_execute
+from builder.services.versions import assistant_export, assistant_publish, assistant_rollback
 from builder.services.workspaces import (
     member_add,
     member_change_role,
@@ -39,7 +40,10 @@ from builder.services.workspaces import (
 __all__ = [
     "assistant_create",
     "assistant_delete",
+    "assistant_export",
     "assistant_llm_policy_update",
+    "assistant_publish",
+    "assistant_rollback",
     "assistant_update",
     "entity_create",
     "entity_delete",

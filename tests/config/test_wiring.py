@@ -124,3 +124,38 @@ def test_a_separate_worker_process_runs_tasks_queued_in_redis() -> None:
         HUEY.immediate = True
         worker.send_signal(signal.SIGINT)
         worker.wait(timeout=30)
+
+
+FRESH_SERVER = """
+import asyncio, django
+django.setup()
+from config.asgi import application
+from huey.contrib.djhuey import HUEY
+
+async def main():
+    inbox, outbox = asyncio.Queue(), asyncio.Queue()
+    server = asyncio.ensure_future(application({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    await outbox.get()
+    print(sorted(name for name in HUEY._registry._registry if name.startswith("builder.")))
+    await inbox.put({"type": "lifespan.shutdown"})
+    await outbox.get()
+    await server
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(bool(settings.REDIS_URL), reason="with Redis, tasks run in worker processes")
+def test_a_fresh_server_process_knows_every_task_it_may_be_handed(tmp_path: Path) -> None:
+    output = subprocess.run(
+        [sys.executable, "-c", FRESH_SERVER],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+
+    assert "builder.tasks.nlu_train" in output

@@ -1,0 +1,115 @@
+"""Export, publish and roll back: the draft becomes an immutable version the runtime serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from builder.models import Assistant, AssistantVersion, TrainingStatus
+from builder.services.nlu import nlu_data_hash
+from nlu.store import registry
+
+EXPORT_FORMAT = 1
+
+
+def assistant_export(assistant: Assistant) -> dict[str, Any]:
+    """The whole assistant as one JSON document (what a version freezes, and what import reads)."""
+    return {
+        "format": EXPORT_FORMAT,
+        "assistant": {
+            "name": assistant.name,
+            "description": assistant.description,
+            "language": assistant.language,
+        },
+        "entities": [
+            {
+                "name": entity.name,
+                "kind": entity.kind,
+                "values": entity.values,
+                "pattern": entity.pattern,
+                "builtin": entity.builtin,
+            }
+            for entity in assistant.entities.order_by("name")
+        ],
+        "intents": [
+            {
+                "name": intent.name,
+                "description": intent.description,
+                "required_entities": intent.required_entities,
+                "utterances": [
+                    {"text": utterance.text, "entities": utterance.entities}
+                    for utterance in intent.utterances.order_by("id")
+                ],
+            }
+            for intent in assistant.intents.order_by("name").prefetch_related("utterances")
+        ],
+        # Generate steps name a prompt by id; "id" here lets an import map them to new ones.
+        "prompts": [
+            {
+                "id": prompt.pk,
+                "name": prompt.name,
+                "versions": [
+                    {
+                        "system": version.system,
+                        "template": version.template,
+                        "model": version.model.key if version.model else None,
+                        "temperature": version.temperature,
+                        "max_tokens": version.max_tokens,
+                        "notes": version.notes,
+                    }
+                    for version in prompt.versions.order_by("number")
+                ],
+            }
+            for prompt in assistant.prompts.order_by("id")
+        ],
+        "flows": [
+            {"name": flow.name, "graph": flow.graph} for flow in assistant.flows.order_by("id")
+        ],
+    }
+
+
+@transaction.atomic
+def assistant_publish(*, assistant: Assistant, notes: str = "") -> AssistantVersion:
+    """Freeze the draft as the next version and serve it, NLU model included.
+
+    Refused while the NLU has not been trained on exactly the current draft.
+    """
+    if not assistant.flows.exists():
+        raise ValidationError({"flows": "Add a flow before publishing."})
+    run = assistant.training_runs.first()
+    if run is None or run.status in (TrainingStatus.QUEUED, TrainingStatus.RUNNING):
+        raise ValidationError({"nlu": "The NLU is still training on the latest changes."})
+    if run.status == TrainingStatus.FAILED:
+        raise ValidationError({"nlu": f"The last NLU training failed: {run.error}"})
+    if run.data_hash != nlu_data_hash(assistant):
+        raise ValidationError({"nlu": "The NLU has not been trained on the latest changes yet."})
+    Assistant.objects.select_for_update().filter(pk=assistant.pk).first()
+    last = assistant.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = AssistantVersion.objects.create(
+        assistant=assistant,
+        number=last + 1,
+        notes=notes.strip()[:500],
+        snapshot=assistant_export(assistant),
+        nlu_version=run.model_version,
+    )
+    _serve(assistant, version)
+    return version
+
+
+@transaction.atomic
+def assistant_rollback(*, assistant: Assistant, version: AssistantVersion) -> AssistantVersion:
+    """Serve an earlier version again (its flows and its NLU model)."""
+    if version.assistant_id != assistant.pk:
+        raise ValidationError({"version": "That version belongs to another assistant."})
+    _serve(assistant, version)
+    return version
+
+
+def _serve(assistant: Assistant, version: AssistantVersion) -> None:
+    assistant.published_version = version
+    assistant.save(update_fields=["published_version", "updated_at"])
+    nlu_version, assistant_id = version.nlu_version, assistant.pk
+    # The pointer file flips only once the database agrees.
+    transaction.on_commit(lambda: registry().publish(assistant_id, nlu_version))

@@ -1,0 +1,89 @@
+"""The dialog over plain HTTP: the same turns, sessions and transcripts as the websocket."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth.models import User
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from builder.models import Assistant
+from runtime.consumers import MAX_TEXT_CHARS
+from runtime.engine import Turn
+from runtime.models import Channel
+from runtime.services import (
+    Dialog,
+    DialogUnavailable,
+    dialog_click,
+    dialog_hear,
+    dialog_open,
+    dialog_start,
+)
+
+
+class InteractSerializer(serializers.Serializer[dict[str, Any]]):
+    user = serializers.CharField(max_length=64, help_text="Your end user's id on your channel.")
+    conversation = serializers.UUIDField(required=False, allow_null=True)
+    text = serializers.CharField(required=False, max_length=MAX_TEXT_CHARS)
+    button = serializers.IntegerField(required=False, min_value=0)
+
+
+class InteractView(APIView):
+    """One turn with the published assistant: send text (or a button index), get the replies.
+
+    Without ``conversation`` a new one starts and its greeting comes back; keep the returned id
+    to carry on. Every frame has the same ``seq`` numbers the websocket uses.
+    """
+
+    @extend_schema(request=InteractSerializer, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        user = cast(User, request.user)
+        assistant = get_object_or_404(Assistant.objects.for_member(user), pk=pk)
+        payload = InteractSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        frames: list[dict[str, Any]] = []
+
+        async def collect(frame: dict[str, Any]) -> None:
+            frames.append(frame)
+
+        async def turn() -> tuple[Dialog, Turn | None]:
+            conversation = data.get("conversation")
+            dialog = await dialog_open(
+                assistant_id=assistant.pk,
+                channel=Channel.API,
+                end_user=data["user"],
+                conversation_id=str(conversation) if conversation else None,
+            )
+            done: Turn | None = None
+            if not dialog.resumed:
+                done = await dialog_start(dialog, collect)
+            if data.get("text"):
+                done = await dialog_hear(dialog, data["text"], collect)
+            elif data.get("button") is not None:
+                done = await dialog_click(dialog, data["button"], collect)
+            return dialog, done
+
+        try:
+            dialog, done = async_to_sync(turn)()
+        except DialogUnavailable as unavailable:
+            return Response({"detail": str(unavailable)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {
+                "conversation": dialog.conversation_id,
+                "messages": frames,
+                "turn": None
+                if done is None
+                else {"intent": done.intent, "confidence": done.confidence, "path": done.path},
+            }
+        )
+
+
+urlpatterns = [path("assistants/<int:pk>/interact/", InteractView.as_view(), name="interact")]

@@ -1,0 +1,393 @@
+"""The dialog engine: walks a flow graph (see ``builder.flow_graph``) one user turn at a time.
+
+The engine holds no I/O of its own. It is given the flow, the session's state and
+``Capabilities`` that understand text (the NLU), generate text (the LLM gateway) and call APIs; it
+sends each bot message through ``emit`` as soon as it exists, so a streamed answer starts at once.
+
+For each user turn the understanding order is: a button of the waiting step, what a capture step
+is waiting for, the step's own intents, the global intent triggers, the step's no-match path, then
+a global no-match reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from builder.flow_graph import PLACEHOLDER, waits_for_user
+
+MAX_STEPS_PER_TURN = 50  # a validated flow never gets near; a guard, not a rule
+DEFAULT_NO_MATCH = "Sorry, I didn't understand that. Could you say it another way?"
+
+
+@dataclass
+class State:
+    """What a conversation needs to carry on: stored after every turn."""
+
+    step: str | None = None  # the step waiting for the user; None before the first turn
+    variables: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0  # re-prompts used at the waiting capture step
+    ended: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "variables": self.variables,
+            "attempts": self.attempts,
+            "ended": self.ended,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> State:
+        data = data or {}
+        return cls(
+            step=data.get("step"),
+            variables=dict(data.get("variables") or {}),
+            attempts=int(data.get("attempts") or 0),
+            ended=bool(data.get("ended")),
+        )
+
+
+@dataclass(frozen=True)
+class Understanding:
+    intent: str | None
+    confidence: float
+    entities: list[dict[str, Any]]  # {"entity", "value", "text", "start", "end"}
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """What happened in one turn, for the transcript and the test panel."""
+
+    path: str = ""  # start, button, capture, step-intent, global-intent, no-match, fallback
+    intent: str | None = None
+    confidence: float = 0.0
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    handoff: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Capabilities(Protocol):
+    def understand(self, text: str) -> Understanding: ...
+
+    def generate(self, prompt_id: int, variables: dict[str, Any]) -> AsyncIterator[str]:
+        """Text chunks; raises ``StepFailed`` when nothing could be generated."""
+        ...
+
+    async def call_api(self, step: dict[str, Any], variables: dict[str, Any]) -> Any:
+        """The JSON answer of an API-call step; raises ``StepFailed`` on any failure."""
+        ...
+
+
+class StepFailed(Exception):
+    """A step's outside service failed; the flow takes the step's failure path."""
+
+
+def text_message(text: str, buttons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "text", "text": text, "buttons": buttons or []}
+
+
+def render(template: str, variables: dict[str, Any]) -> str:
+    """``{{name}}`` placeholders filled with the variables' values (unset ones with nothing)."""
+
+    def value(match: re.Match[str]) -> str:
+        found = variables.get(match.group(1))
+        return "" if found is None else str(found)
+
+    return PLACEHOLDER.sub(value, template)
+
+
+class Engine:
+    def __init__(
+        self,
+        graph: dict[str, Any],
+        capabilities: Capabilities,
+        *,
+        threshold_override: float | None = None,
+        no_match_reply: str = DEFAULT_NO_MATCH,
+    ) -> None:
+        self.graph = graph
+        self.steps = {step["id"]: step for step in graph.get("steps", [])}
+        self.triggers = [t for t in graph.get("triggers") or [] if isinstance(t, dict)]
+        self.capabilities = capabilities
+        self.no_match_reply = no_match_reply
+        self.threshold_override = threshold_override
+
+    # --- entry points ---------------------------------------------------------------------
+    async def start(self, state: State, emit: Emit) -> Turn:
+        """Begin the conversation: run from the start step to the first wait."""
+        turn = Turn(path="start")
+        state.step, state.attempts, state.ended = None, 0, False
+        await self._walk(self.graph.get("start"), state, turn, emit)
+        return turn
+
+    async def hear(self, text: str, state: State, emit: Emit) -> Turn:
+        """One user message; the state is updated in place."""
+        understood = self.capabilities.understand(text)
+        turn = Turn(
+            intent=understood.intent,
+            confidence=understood.confidence,
+            entities=understood.entities,
+            ranking=understood.ranking,
+        )
+        state.variables["last_utterance"] = text
+        state.variables["intent"] = understood.intent or ""
+        state.variables["confidence"] = round(understood.confidence, 4)
+        waiting = self.steps.get(state.step or "")
+        if waiting is None or state.ended:
+            target = self._global_trigger(understood)
+            turn.path = "global-intent" if target else "start"
+            self._remember_entities(understood, state)
+            state.ended = False
+            await self._walk(target or self.graph.get("start"), state, turn, emit)
+            return turn
+        for button in waiting.get("buttons") or []:
+            label = str(button.get("label", "")).strip().lower()
+            if label and text.strip().lower() in (label, str(button.get("value", "")).lower()):
+                return await self._button(button, state, turn, emit)
+        if waiting.get("type") == "capture" and self._capture(waiting, text, understood, state):
+            turn.path = "capture"
+            await self._walk(waiting.get("next"), state, turn, emit)
+            return turn
+        target = self._step_intent(waiting, understood)
+        path = "step-intent"
+        if target is None:
+            target, path = self._global_trigger(understood), "global-intent"
+        if target is not None:
+            turn.path = path
+            self._remember_entities(understood, state)
+            await self._walk(target, state, turn, emit)
+            return turn
+        return await self._no_match(waiting, state, turn, emit)
+
+    async def click(self, index: int, state: State, emit: Emit) -> Turn:
+        """A click on button ``index`` of the waiting step; a stale click is a no-match."""
+        waiting = self.steps.get(state.step or "")
+        buttons = (waiting or {}).get("buttons") or []
+        turn = Turn()
+        if not 0 <= index < len(buttons):
+            turn.path = "fallback"
+            await emit(text_message(self.no_match_reply))
+            return turn
+        return await self._button(buttons[index], state, turn, emit)
+
+    # --- understanding ------------------------------------------------------------------
+    async def _button(self, button: dict[str, Any], state: State, turn: Turn, emit: Emit) -> Turn:
+        turn.path = "button"
+        state.variables["last_utterance"] = button.get("label", "")
+        if button.get("next"):
+            await self._walk(button["next"], state, turn, emit)
+            return turn
+        # A button without a target speaks for the user: its label goes through the NLU.
+        return await self.hear(str(button.get("value") or button.get("label", "")), state, emit)
+
+    def _capture(
+        self, step: dict[str, Any], text: str, understood: Understanding, state: State
+    ) -> bool:
+        entity = step.get("entity")
+        if not entity:
+            state.variables[step["variable"]] = text.strip()
+            return True
+        for found in understood.entities:
+            if found["entity"] == entity:
+                state.variables[step["variable"]] = found["value"]
+                return True
+        return False
+
+    def _step_intent(self, step: dict[str, Any], understood: Understanding) -> str | None:
+        if understood.intent is None:
+            return None
+        for item in step.get("intents") or []:
+            if item.get("intent") == understood.intent:
+                return str(item.get("next"))
+        return None
+
+    def _global_trigger(self, understood: Understanding) -> str | None:
+        if understood.intent is None:
+            return None
+        for trigger in self.triggers:
+            if trigger.get("intent") == understood.intent:
+                return str(trigger.get("next"))
+        return None
+
+    def _remember_entities(self, understood: Understanding, state: State) -> None:
+        """Entities said with a triggering intent fill the variables of the same name, so a
+        capture step later in the flow does not ask again ("a large pepperoni, please")."""
+        for found in understood.entities:
+            state.variables[found["entity"]] = found["value"]
+
+    async def _no_match(
+        self, waiting: dict[str, Any], state: State, turn: Turn, emit: Emit
+    ) -> Turn:
+        if waiting.get("type") == "capture":
+            attempts = int(waiting.get("max_attempts") or 2)
+            if state.attempts < attempts:
+                state.attempts += 1
+                turn.path = "reprompt"
+                reprompt = waiting.get("reprompt") or waiting.get("prompt") or self.no_match_reply
+                await emit(text_message(render(reprompt, state.variables)))
+                return turn
+            if waiting.get("on_fail"):
+                turn.path = "no-match"
+                await self._walk(waiting["on_fail"], state, turn, emit)
+                return turn
+        elif waiting.get("no_match"):
+            turn.path = "no-match"
+            await self._walk(waiting["no_match"], state, turn, emit)
+            return turn
+        turn.path = "fallback"
+        await emit(text_message(self.no_match_reply))
+        return turn
+
+    # --- walking the graph ----------------------------------------------------------------
+    async def _walk(self, step_id: object, state: State, turn: Turn, emit: Emit) -> None:
+        """Run steps from ``step_id`` until one waits for the user (or the flow ends)."""
+        filled_now = {found["entity"] for found in turn.entities}
+        for _ in range(MAX_STEPS_PER_TURN):
+            step = self.steps.get(str(step_id))
+            if step is None:
+                turn.errors.append(f"no step {step_id!r}")
+                state.step = None
+                return
+            turn.steps.append(step["id"])
+            state.attempts = 0
+            kind = step["type"]
+            variables = state.variables
+            if kind == "capture":
+                already = variables.get(step.get("variable", ""))
+                if step.get("entity") in filled_now and already not in (None, ""):
+                    step_id = step.get("next")
+                    continue
+                await emit(text_message(render(step.get("prompt", ""), variables)))
+                state.step = step["id"]
+                return
+            if kind == "message":
+                buttons = [
+                    {"index": index, "label": render(str(b.get("label", "")), variables)}
+                    for index, b in enumerate(step.get("buttons") or [])
+                ]
+                await emit(
+                    {
+                        "type": "text",
+                        "text": render(step.get("text", ""), variables),
+                        "buttons": buttons,
+                    }
+                )
+                if waits_for_user(step):
+                    state.step = step["id"]
+                    return
+                step_id = step.get("next")
+            elif kind == "condition":
+                step_id = next(
+                    (b.get("next") for b in step.get("branches") or [] if _holds(b, variables)),
+                    step.get("else"),
+                )
+            elif kind == "set":
+                variables[step["variable"]] = render(str(step.get("value", "")), variables)
+                step_id = step.get("next")
+            elif kind == "generate":
+                step_id = await self._generate(step, state, turn, emit)
+            elif kind == "api_call":
+                step_id = await self._api_call(step, state, turn)
+            elif kind == "kb_answer":
+                # Knowledge bases arrive with their own issue; until then every question is unknown.
+                step_id = step.get("no_answer") or step.get("next")
+            elif kind == "end":
+                if step.get("text"):
+                    await emit(text_message(render(step["text"], variables)))
+                if step.get("handoff"):
+                    turn.handoff = True
+                    await emit({"type": "handoff"})
+                await emit({"type": "end"})
+                state.step, state.ended = step["id"], True
+                return
+            else:
+                turn.errors.append(f"unknown step type {kind!r}")
+                state.step = None
+                return
+        turn.errors.append("the flow ran too many steps without waiting for the user")
+        state.step = None
+
+    async def _generate(self, step: dict[str, Any], state: State, turn: Turn, emit: Emit) -> object:
+        chunks: list[str] = []
+        await emit({"type": "stream.start", "step": step["id"]})
+        try:
+            async for chunk in self.capabilities.generate(int(step["prompt"]), state.variables):
+                chunks.append(chunk)
+                await emit({"type": "stream.chunk", "text": chunk})
+        except StepFailed as failure:
+            turn.errors.append(f"{step['id']}: {failure}")
+            await emit({"type": "stream.end", "complete": False, "error": str(failure)})
+            return step.get("on_error") or step.get("next")
+        await emit({"type": "stream.end", "complete": True, "text": "".join(chunks)})
+        if step.get("variable"):
+            state.variables[step["variable"]] = "".join(chunks)
+        return step.get("next")
+
+    async def _api_call(self, step: dict[str, Any], state: State, turn: Turn) -> object:
+        try:
+            answer = await self.capabilities.call_api(step, state.variables)
+        except StepFailed as failure:
+            turn.errors.append(f"{step['id']}: {failure}")
+            return step.get("on_error")
+        for variable, path in (step.get("response_map") or {}).items():
+            state.variables[variable] = json_path(answer, str(path))
+        return step.get("next")
+
+
+def json_path(data: Any, path: str) -> Any:
+    """``a.b.0.c`` into nested JSON; None where the path leads nowhere."""
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif (
+            isinstance(data, list)
+            and part.lstrip("-").isdigit()
+            and -len(data) <= int(part) < len(data)
+        ):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _holds(branch: dict[str, Any], variables: dict[str, Any]) -> bool:
+    value = variables.get(branch.get("variable", ""))
+    expected = branch.get("value")
+    op = branch.get("op")
+    if op == "is_set":
+        return value not in (None, "")
+    if op == "not_set":
+        return value in (None, "")
+    if value is None:
+        return False
+    if op in ("gt", "lt"):
+        left, right = _number(value), _number(render(str(expected), variables))
+        if left is None or right is None:
+            return False
+        return left > right if op == "gt" else left < right
+    text, other = str(value).strip().lower(), render(str(expected), variables).strip().lower()
+    if op == "eq":
+        return text == other or (_number(text) is not None and _number(text) == _number(other))
+    if op == "ne":
+        return not (
+            text == other or (_number(text) is not None and _number(text) == _number(other))
+        )
+    if op == "contains":
+        return other in text
+    return False

@@ -1,0 +1,203 @@
+"""Serving conversations: open or resume one, run a turn, store every frame before it is sent.
+
+Frames a turn produces are numbered and written in one transaction with the new dialog state,
+then sent; a streamed answer's frames are written and sent as they come. A client that reconnects
+says the last number it saw and gets exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import transaction
+
+from builder.models import Assistant, Prompt, PromptVersion
+from nlu.registry import NotPublished
+from nlu.store import registry
+from runtime.capabilities import AssistantCapabilities
+from runtime.engine import Engine, State, Turn
+from runtime.models import Channel, Conversation, Message, TurnRecord
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+STREAMED = ("stream.start", "stream.chunk", "stream.end")
+
+
+class DialogUnavailable(Exception):
+    """The assistant cannot chat (not published, not trained, no flow); the message says why."""
+
+
+@dataclass
+class Dialog:
+    conversation_id: str
+    engine: Engine
+    state: State
+    resumed: bool
+    last_seq: int
+
+
+def _engine(assistant: Assistant, *, draft: bool) -> Engine:
+    channel = "draft" if draft else "published"
+    try:
+        nlu = registry().published_model(assistant.pk, channel)
+    except NotPublished:
+        raise DialogUnavailable(
+            "The assistant has no trained model yet."
+            if draft
+            else "The assistant is not published."
+        ) from None
+    if draft:
+        flow = assistant.flows.order_by("id").first()
+        if flow is None:
+            raise DialogUnavailable("The assistant has no flow yet.")
+        graph = flow.graph
+    else:
+        version = assistant.published_version
+        if version is None or not version.snapshot.get("flows"):
+            raise DialogUnavailable("The assistant is not published.")
+        graph = version.snapshot["flows"][0]["graph"]
+    latest: dict[int, PromptVersion] = {}
+    for prompt in Prompt.objects.filter(assistant=assistant).prefetch_related("versions"):
+        newest = max(prompt.versions.all(), key=lambda v: v.number, default=None)
+        if newest is not None:
+            latest[prompt.pk] = newest
+    capabilities = AssistantCapabilities(
+        workspace_id=assistant.workspace_id, assistant_id=assistant.pk, nlu=nlu, prompts=latest
+    )
+    return Engine(graph, capabilities)
+
+
+@database_sync_to_async
+def dialog_open(
+    *,
+    assistant_id: int,
+    channel: str,
+    end_user: str,
+    conversation_id: str | None = None,
+) -> Dialog:
+    """Resume the conversation if it is this user's, else start a new one (not yet begun)."""
+    assistant = Assistant.objects.select_related("published_version").get(pk=assistant_id)
+    draft = channel == Channel.TEST
+    engine = _engine(assistant, draft=draft)
+    conversation = None
+    if conversation_id:
+        conversation = Conversation.objects.filter(
+            pk=conversation_id, assistant=assistant, end_user=end_user, channel=channel
+        ).first()
+    if conversation is not None:
+        state = State.from_dict(conversation.state)
+        return Dialog(str(conversation.pk), engine, state, True, conversation.last_seq)
+    conversation = Conversation.objects.create(
+        assistant=assistant,
+        version=None if draft else assistant.published_version,
+        channel=channel,
+        end_user=end_user[:64],
+    )
+    return Dialog(str(conversation.pk), engine, State(), False, 0)
+
+
+@database_sync_to_async
+def messages_after(conversation_id: str, seq: int) -> list[dict[str, Any]]:
+    """Every stored frame numbered above ``seq``, in order: what a reconnecting client missed."""
+    rows = Message.objects.filter(conversation_id=conversation_id, seq__gt=seq).order_by("seq")
+    return [{"seq": row.seq, **row.payload} for row in rows]
+
+
+@dataclass
+class _Frames:
+    """Frames of one turn, written before they are sent."""
+
+    dialog: Dialog
+    send: Send
+    pending: list[tuple[bool, dict[str, Any]]] = field(default_factory=list)
+
+    async def emit(self, payload: dict[str, Any]) -> None:
+        self.pending.append((False, payload))
+        if payload["type"] in STREAMED:
+            await self.flush()  # a streamed chunk goes out now, stored first like any frame
+
+    async def flush(
+        self, turn: Turn | None = None, user_text: str = "", started: float = 0.0
+    ) -> None:
+        if not self.pending and turn is None:
+            return
+        frames, self.pending = self.pending, []
+        stored = await _store(self.dialog, frames, turn, user_text, started)
+        for payload in stored:
+            if payload.pop("_from_user", False):
+                continue  # the user's own words are stored, not echoed back
+            await self.send(payload)
+
+
+@database_sync_to_async
+def _store(
+    dialog: Dialog,
+    frames: list[tuple[bool, dict[str, Any]]],
+    turn: Turn | None,
+    user_text: str,
+    started: float,
+) -> list[dict[str, Any]]:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=dialog.conversation_id)
+        seq = conversation.last_seq
+        rows = []
+        for from_user, payload in frames:
+            seq += 1
+            rows.append(
+                Message(conversation=conversation, seq=seq, from_user=from_user, payload=payload)
+            )
+        Message.objects.bulk_create(rows)
+        conversation.last_seq = seq
+        fields = ["last_seq", "updated_at"]
+        if turn is not None:
+            conversation.state = dialog.state.as_dict()
+            fields.append("state")
+            user_seq = next((row.seq for row in rows if row.from_user), seq)
+            TurnRecord.objects.create(
+                conversation=conversation,
+                seq=user_seq,
+                text=user_text,
+                intent=turn.intent or "",
+                confidence=turn.confidence,
+                path=turn.path,
+                entities=turn.entities,
+                ranking=turn.ranking,
+                steps=turn.steps,
+                errors=turn.errors,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        conversation.save(update_fields=fields)
+    dialog.last_seq = seq
+    return [
+        {"seq": row.seq, **row.payload, **({"_from_user": True} if row.from_user else {})}
+        for row in rows
+    ]
+
+
+async def dialog_start(dialog: Dialog, send: Send) -> Turn:
+    started = time.perf_counter()
+    frames = _Frames(dialog, send)
+    turn = await dialog.engine.start(dialog.state, frames.emit)
+    await frames.flush(turn, "", started)
+    return turn
+
+
+async def dialog_hear(dialog: Dialog, text: str, send: Send) -> Turn:
+    started = time.perf_counter()
+    frames = _Frames(dialog, send)
+    frames.pending.append((True, {"type": "user", "text": text}))
+    turn = await dialog.engine.hear(text, dialog.state, frames.emit)
+    await frames.flush(turn, text, started)
+    return turn
+
+
+async def dialog_click(dialog: Dialog, index: int, send: Send) -> Turn:
+    started = time.perf_counter()
+    frames = _Frames(dialog, send)
+    frames.pending.append((True, {"type": "button", "index": index}))
+    turn = await dialog.engine.click(index, dialog.state, frames.emit)
+    await frames.flush(turn, f"[button {index}]", started)
+    return turn

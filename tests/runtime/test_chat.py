@@ -1,0 +1,180 @@
+"""Chatting over the websocket through the whole ASGI stack: numbered frames, resuming where the
+client left off, and typed errors for bad frames that leave the connection usable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.test import Client
+
+from builder.demo import demo_content_seed
+from builder.models import Assistant
+from config.asgi import application
+from runtime.models import Conversation, TurnRecord
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+WELCOME = "Welcome to Pizza Palace! What can I do for you?"
+
+
+@pytest.fixture
+def pizza(assistant: Assistant, settings, tmp_path) -> Assistant:
+    """The test assistant with the demo's intents, entities and flow, and a trained draft."""
+    settings.NLU_MODELS_DIR = tmp_path
+    with transaction.atomic():  # one training for all of it, when this commits
+        demo_content_seed(assistant)
+    return assistant
+
+
+async def open_chat(client_for: Callable[[User], Client], user: User, assistant: Assistant):
+    client = await sync_to_async(client_for)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    chat = WebsocketCommunicator(
+        application,
+        f"/ws/assistants/{assistant.pk}/test-chat/",
+        headers=[(b"cookie", cookie), (b"origin", b"http://testserver"), (b"host", b"testserver")],
+    )
+    connected, _ = await chat.connect()
+    return chat, connected
+
+
+async def frames_until(chat: WebsocketCommunicator, kind: str) -> list[dict[str, Any]]:
+    """Frames received up to and including the first of type ``kind``."""
+    frames = []
+    while True:
+        frame = await chat.receive_json_from(timeout=10)
+        frames.append(frame)
+        if frame["type"] == kind:
+            return frames
+
+
+async def test_a_conversation_is_numbered_stored_and_recorded(client_for, editor, pizza):
+    chat, connected = await open_chat(client_for, editor, pizza)
+    assert connected
+
+    await chat.send_json_to({"type": "hello", "user": "visitor-1"})
+    welcome = await chat.receive_json_from(timeout=10)
+    greeting = await chat.receive_json_from(timeout=10)
+    await chat.send_json_to({"type": "text", "text": "a large pepperoni pizza please"})
+    frames = await frames_until(chat, "text")
+    await chat.disconnect()
+
+    assert welcome["type"] == "welcome"
+    assert welcome["resumed"] is False
+    assert (greeting["seq"], greeting["text"]) == (1, WELCOME)
+    assert frames[0] == {"type": "typing"}
+    assert frames[-1]["seq"] == 3  # 2 is the user's own message, stored but not echoed
+    assert frames[-1]["text"].startswith("One large pepperoni pizza, coming up!")
+    turns = await sync_to_async(lambda: list(TurnRecord.objects.order_by("id")))()
+    assert [turn.path for turn in turns] == ["start", "global-intent"]
+    turn = turns[1]
+    assert (turn.intent, turn.text, turn.seq) == (
+        "order_pizza",
+        "a large pepperoni pizza please",
+        2,
+    )
+    assert turn.steps[-1] == "confirm"
+
+
+async def test_a_client_that_reconnects_gets_exactly_what_it_missed(client_for, editor, pizza):
+    chat, _ = await open_chat(client_for, editor, pizza)
+    await chat.send_json_to({"type": "hello", "user": "visitor-2"})
+    conversation = (await chat.receive_json_from(timeout=10))["conversation"]
+    await chat.receive_json_from(timeout=10)  # the welcome text, seq 1
+    await chat.send_json_to({"type": "text", "text": "I'd like to order food"})
+    await frames_until(chat, "text")  # "Which size…", seq 3
+    await chat.send_json_to({"type": "text", "text": "medium"})
+    await frames_until(chat, "text")  # "And which pizza…", seq 5
+    await chat.disconnect()
+
+    again, _ = await open_chat(client_for, editor, pizza)
+    hello = {"type": "hello", "user": "visitor-2", "conversation": conversation, "last_seq": 1}
+    await again.send_json_to(hello)
+    welcome = await again.receive_json_from(timeout=10)
+    missed = [await again.receive_json_from(timeout=10) for _ in range(2)]
+    nothing_more = await again.receive_nothing(timeout=0.3)
+    await again.send_json_to({"type": "text", "text": "veggie"})
+    reply = (await frames_until(again, "text"))[-1]
+    await again.disconnect()
+
+    assert welcome == {"type": "welcome", "conversation": conversation, "resumed": True}
+    assert [(frame["seq"], frame["text"][:15]) for frame in missed] == [
+        (3, "Which size woul"),
+        (5, "And which pizza"),
+    ]
+    assert nothing_more
+    assert (reply["seq"], reply["text"]) == (
+        7,
+        "One medium veggie pizza, coming up! Anything else?",
+    )
+
+
+async def test_someone_elses_conversation_id_starts_a_new_conversation(client_for, editor, pizza):
+    chat, _ = await open_chat(client_for, editor, pizza)
+    await chat.send_json_to({"type": "hello", "user": "alice"})
+    alices = (await chat.receive_json_from(timeout=10))["conversation"]
+    await chat.disconnect()
+
+    other, _ = await open_chat(client_for, editor, pizza)
+    await other.send_json_to({"type": "hello", "user": "mallory", "conversation": alices})
+    welcome = await other.receive_json_from(timeout=10)
+    await other.disconnect()
+
+    assert welcome["resumed"] is False
+    assert welcome["conversation"] != alices
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "malformed"),
+        ("[1, 2]", "malformed"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"type": "text", "text": ""}', "invalid"),
+        ('{"type": "button", "index": "first"}', "invalid"),
+        ('{"type": "text", "text": "' + "x" * 2_500 + '"}', "too_large"),
+        ("x" * 9_000, "too_large"),
+    ],
+)
+async def test_bad_frames_get_a_typed_error_and_the_chat_goes_on(
+    client_for, editor, pizza, frame, code
+):
+    chat, _ = await open_chat(client_for, editor, pizza)
+    await chat.send_json_to({"type": "hello", "user": "visitor-3"})
+    await chat.receive_json_from(timeout=10)
+    await chat.receive_json_from(timeout=10)
+
+    await chat.send_to(text_data=frame)
+    error = await chat.receive_json_from(timeout=10)
+    await chat.send_json_to({"type": "text", "text": "when are you open"})
+    reply = (await frames_until(chat, "text"))[-1]
+    await chat.disconnect()
+
+    assert (error["type"], error["code"]) == ("error", code)
+    assert reply["text"] == "We are open every day from 11:00 to 23:00."
+
+
+async def test_flooding_is_refused_with_rate_limited_errors(client_for, editor, pizza):
+    chat, _ = await open_chat(client_for, editor, pizza)
+    for _ in range(15):
+        await chat.send_json_to({"type": "typing"})
+    errors = []
+    while not await chat.receive_nothing(timeout=0.2):
+        errors.append(await chat.receive_json_from())
+    await chat.disconnect()
+
+    assert len(errors) >= 5
+    assert {error["code"] for error in errors} == {"rate_limited"}
+
+
+async def test_outsiders_cannot_open_the_test_chat(client_for, outsider, pizza):
+    _, connected = await open_chat(client_for, outsider, pizza)
+
+    assert not connected
+    assert not await sync_to_async(Conversation.objects.exists)()

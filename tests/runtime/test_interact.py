@@ -1,0 +1,90 @@
+"""Publishing, rolling back, and the dialog over plain HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from builder import services
+from builder.demo import demo_content_seed
+from builder.models import Assistant
+from runtime.models import Channel, Conversation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pizza(assistant: Assistant, settings, tmp_path) -> Assistant:
+    settings.NLU_MODELS_DIR = tmp_path
+    with transaction.atomic():
+        demo_content_seed(assistant)
+    return assistant
+
+
+def interact(client, assistant: Assistant, **body):
+    return client.post(f"/api/assistants/{assistant.pk}/interact/", body, format="json")
+
+
+def test_an_unpublished_assistant_says_so_over_http(api_for, editor, pizza):
+    response = interact(api_for(editor), pizza, user="u1", text="hello")
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == "The assistant is not published."
+
+
+def test_a_published_assistant_chats_over_http_with_the_same_numbering(api_for, editor, pizza):
+    client = api_for(editor)
+    published = client.post(
+        f"/api/assistants/{pizza.pk}/versions/", {"notes": "first"}, format="json"
+    )
+    assert published.status_code == 201, published.json()
+
+    first = interact(client, pizza, user="u1").json()
+    second = interact(
+        client, pizza, user="u1", conversation=first["conversation"], text="when are you open"
+    ).json()
+
+    assert [(m["seq"], m["text"]) for m in first["messages"]] == [
+        (1, "Welcome to Pizza Palace! What can I do for you?")
+    ]
+    assert [(m["seq"], m["text"]) for m in second["messages"]] == [
+        (3, "We are open every day from 11:00 to 23:00.")
+    ]
+    assert second["turn"]["intent"] == "opening_hours"
+    conversation = Conversation.objects.get()
+    assert (conversation.channel, conversation.last_seq) == (Channel.API, 3)
+
+
+def test_the_runtime_keeps_serving_the_published_flow_while_the_draft_changes(
+    api_for, editor, pizza
+):
+    client = api_for(editor)
+    client.post(f"/api/assistants/{pizza.pk}/versions/", {}, format="json")
+    flow = pizza.flows.get()
+    graph = dict(flow.graph)
+    graph["steps"] = [
+        {**step, "text": "Draft greeting"} if step["id"] == "welcome" else step
+        for step in graph["steps"]
+    ]
+    services.flow_update(flow=flow, graph=graph)
+
+    served = interact(client, pizza, user="u2").json()
+    republished = client.post(f"/api/assistants/{pizza.pk}/versions/", {}, format="json")
+    now = interact(client, pizza, user="u3").json()
+    rolled = client.post(f"/api/assistants/{pizza.pk}/versions/1/rollback/")
+    back = interact(client, pizza, user="u4").json()
+
+    assert served["messages"][0]["text"].startswith("Welcome to Pizza Palace")
+    assert republished.json()["number"] == 2
+    assert now["messages"][0]["text"] == "Draft greeting"
+    assert rolled.json()["published"] is True
+    assert back["messages"][0]["text"].startswith("Welcome to Pizza Palace")
+
+
+def test_publishing_waits_for_training_on_the_latest_changes(api_for, editor, pizza):
+    with transaction.atomic():
+        services.intent_create(assistant=pizza, name="thanks", utterances=["thank you"])
+        response = api_for(editor).post(f"/api/assistants/{pizza.pk}/versions/", {}, format="json")
+
+    assert response.status_code == 400
+    assert "training" in response.json()["nlu"][0]

@@ -86,3 +86,16 @@ def demo_content_seed(assistant: Assistant) -> None:
             )
     if not assistant.flows.exists():
         services.flow_create(assistant=assistant, name="Main", graph=FLOW)
+
+
+def demo_publish(assistant: Assistant) -> bool:
+    """Train the demo's NLU now (not in the background) and publish it, unless it is published.
+
+    ``seed_demo`` runs before the server starts, so the widget on the demo page can chat at once.
+    """
+    if assistant.published_version_id is not None:
+        return False
+    run = services.training_request(assistant=assistant)
+    services.training_run_execute(run.pk)
+    services.assistant_publish(assistant=assistant, notes="The demo, as seeded.")
+    return True

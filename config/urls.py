@@ -11,6 +11,7 @@ from runtime.api import urlpatterns as runtime_api
 urlpatterns = [
     path("", include("builder.urls")),
     path("", include("gateway.urls")),
+    path("", include("runtime.urls")),
     path("api/", include(([*builder_api, *gateway_api, *runtime_api], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -154,9 +154,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.dialog.resumed:
             last_seq = content.get("last_seq")
             seen = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+            # Everything after ``last_seq``, the user's own messages too: a reloaded page
+            # (last_seq 0) redraws the whole conversation.
             for frame in await messages_after(self.dialog.conversation_id, seen):
-                if frame["type"] not in ("user", "button"):
-                    await self.send_json(frame)
+                await self.send_json(frame)
         else:
             await dialog_start(self.dialog, self.send_json)
 

@@ -168,6 +168,13 @@ class Engine:
             return turn
         return await self._no_match(waiting, state, turn, emit)
 
+    def button_label(self, state: State, index: int) -> str:
+        """The label of button ``index`` of the waiting step, rendered ("" when there is none)."""
+        buttons = (self.steps.get(state.step or "") or {}).get("buttons") or []
+        if not 0 <= index < len(buttons):
+            return ""
+        return render(str(buttons[index].get("label", "")), state.variables)
+
     async def click(self, index: int, state: State, emit: Emit) -> Turn:
         """A click on button ``index`` of the waiting step; a stale click is a no-match."""
         waiting = self.steps.get(state.step or "")

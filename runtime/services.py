@@ -24,6 +24,7 @@ from runtime.models import Channel, Conversation, Message, TurnRecord
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 STREAMED = ("stream.start", "stream.chunk", "stream.end")
+USER_FRAMES = ("user", "button")  # what the user said or clicked: stored, replayed on resume
 
 
 class DialogUnavailable(Exception):
@@ -127,9 +128,8 @@ class _Frames:
         frames, self.pending = self.pending, []
         stored = await _store(self.dialog, frames, turn, user_text, started)
         for payload in stored:
-            if payload.pop("_from_user", False):
-                continue  # the user's own words are stored, not echoed back
-            await self.send(payload)
+            if payload["type"] not in USER_FRAMES:  # the user's own words are stored, not echoed
+                await self.send(payload)
 
 
 @database_sync_to_async
@@ -171,10 +171,7 @@ def _store(
             )
         conversation.save(update_fields=fields)
     dialog.last_seq = seq
-    return [
-        {"seq": row.seq, **row.payload, **({"_from_user": True} if row.from_user else {})}
-        for row in rows
-    ]
+    return [{"seq": row.seq, **row.payload} for row in rows]
 
 
 async def dialog_start(dialog: Dialog, send: Send) -> Turn:
@@ -197,7 +194,8 @@ async def dialog_hear(dialog: Dialog, text: str, send: Send) -> Turn:
 async def dialog_click(dialog: Dialog, index: int, send: Send) -> Turn:
     started = time.perf_counter()
     frames = _Frames(dialog, send)
-    frames.pending.append((True, {"type": "button", "index": index}))
+    label = dialog.engine.button_label(dialog.state, index)
+    frames.pending.append((True, {"type": "button", "index": index, "label": label}))
     turn = await dialog.engine.click(index, dialog.state, frames.emit)
-    await frames.flush(turn, f"[button {index}]", started)
+    await frames.flush(turn, label, started)
     return turn

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -32,6 +34,12 @@ def _test_environment() -> Iterator[None]:
         LLM_LEDGER_WRITE_BEHIND=False,
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _nlu_models_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Trained models go to the test's own folder, never into var/."""
+    settings.NLU_MODELS_DIR = tmp_path / "nlu-models"
 
 
 def make_user(username: str) -> User:

@@ -7,7 +7,9 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -28,6 +30,7 @@ from builder.models import (
     Intent,
     TrainingRun,
     Utterance,
+    Workspace,
     can_edit,
     member_rows,
 )
@@ -412,3 +415,77 @@ class RollbackView(APIView):
         services.assistant_rollback(assistant=assistant, version=version)
         version.assistant = assistant
         return Response(VersionSerializer(version).data)
+
+
+class ExportView(APIView):
+    """The whole assistant as one JSON document (``?download=1`` for a file)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        response = Response(services.assistant_export(assistant))
+        if request.query_params.get("download"):
+            filename = f"{slugify(assistant.name) or 'assistant'}.json"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ImportSerializer(serializers.Serializer[dict[str, Any]]):
+    workspace = serializers.PrimaryKeyRelatedField(queryset=Workspace.objects.none())
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
+    document = serializers.JSONField(help_text="An assistant export.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["workspace"].queryset = Workspace.objects.for_member(request.user)  # type: ignore[attr-defined]
+
+
+class ImportView(APIView):
+    """Create an assistant from an export; a document with errors creates nothing."""
+
+    @extend_schema(request=ImportSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        payload = ImportSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        workspace = payload.validated_data["workspace"]
+        if not can_edit(workspace.member_role):
+            raise PermissionDenied("Viewers cannot create assistants.")
+        assistant = services.assistant_import(
+            workspace=workspace,
+            document=payload.validated_data["document"],
+            name=payload.validated_data.get("name"),
+        )
+        return Response(
+            {"id": assistant.pk, "name": assistant.name}, status=status.HTTP_201_CREATED
+        )
+
+
+class NluFileSerializer(serializers.Serializer[dict[str, Any]]):
+    format = serializers.ChoiceField(choices=["rasa", "csv"])
+    content = serializers.CharField(help_text="The file's text.", trim_whitespace=False)
+
+
+class NluTransferView(APIView):
+    """NLU data in Rasa's YAML or CSV (text,intent): GET ``?kind=rasa|csv`` exports, POST
+    imports and reports what was imported, skipped and why."""
+
+    @extend_schema(responses={200: str})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        if request.query_params.get("kind") == "csv":
+            return HttpResponse(services.nlu_export_csv(assistant), content_type="text/csv")
+        return HttpResponse(services.nlu_export_rasa(assistant), content_type="application/yaml")
+
+    @extend_schema(request=NluFileSerializer, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        payload = NluFileSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        content = payload.validated_data["content"]
+        if payload.validated_data["format"] == "csv":
+            report = services.nlu_import_csv(assistant=assistant, text=content)
+        else:
+            report = services.nlu_import_rasa(assistant=assistant, text=content)
+        return Response(report.as_dict())

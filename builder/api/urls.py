@@ -6,9 +6,12 @@ from rest_framework.routers import DefaultRouter
 
 from builder.api.nlu import (
     EntityViewSet,
+    ExportView,
     FlowViewSet,
+    ImportView,
     IntentUtterancesView,
     IntentViewSet,
+    NluTransferView,
     ParseView,
     RollbackView,
     TrainingView,
@@ -44,6 +47,9 @@ urlpatterns = [
     path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
     path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
     path("assistants/<int:pk>/versions/", VersionsView.as_view(), name="assistant-versions"),
+    path("assistants/<int:pk>/export/", ExportView.as_view(), name="assistant-export"),
+    path("assistants/import/", ImportView.as_view(), name="assistant-import"),
+    path("assistants/<int:pk>/nlu/", NluTransferView.as_view(), name="assistant-nlu"),
     path(
         "assistants/<int:pk>/versions/<int:number>/rollback/",
         RollbackView.as_view(),

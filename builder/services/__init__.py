@@ -28,6 +28,14 @@ from builder.services.nlu import (
 )
 from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.training import training_request, training_run_execute
+from builder.services.transfer import (
+    ImportReport,
+    assistant_import,
+    nlu_export_csv,
+    nlu_export_rasa,
+    nlu_import_csv,
+    nlu_import_rasa,
+)
 from builder.services.versions import assistant_export, assistant_publish, assistant_rollback
 from builder.services.workspaces import (
     member_add,
@@ -38,9 +46,11 @@ from builder.services.workspaces import (
 )
 
 __all__ = [
+    "ImportReport",
     "assistant_create",
     "assistant_delete",
     "assistant_export",
+    "assistant_import",
     "assistant_llm_policy_update",
     "assistant_publish",
     "assistant_rollback",
@@ -59,6 +69,10 @@ __all__ = [
     "member_remove",
     "nlu_data_hash",
     "nlu_examples",
+    "nlu_export_csv",
+    "nlu_export_rasa",
+    "nlu_import_csv",
+    "nlu_import_rasa",
     "nlu_matcher",
     "prompt_create",
     "prompt_version_create",

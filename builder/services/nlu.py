@@ -34,7 +34,7 @@ def _clean_identifier(name: str, what: str) -> str:
     cleaned = clean_name(name)
     if not NAME.match(cleaned):
         raise ValidationError(
-            {"name": f"A {what} name uses letters, digits, '_', '-' and '.', no spaces."}
+            {"name": f"The {what} name may use letters, digits, '_', '-' and '.', no spaces."}
         )
     if cleaned.lower() == OUT_OF_SCOPE:
         raise ValidationError({"name": f"{OUT_OF_SCOPE!r} is reserved for out-of-scope examples."})

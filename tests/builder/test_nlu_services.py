@@ -12,13 +12,6 @@ from tests.nlu.conftest import UTTERANCES
 
 
 @pytest.fixture
-def models_dir(tmp_path, settings):
-    """Each test trains into its own model registry."""
-    settings.NLU_MODELS_DIR = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
 def size(assistant: Assistant):
     return services.entity_create(
         assistant=assistant,
@@ -28,7 +21,7 @@ def size(assistant: Assistant):
 
 
 def test_saving_intents_trains_a_draft_model_that_understands_them(
-    assistant, size, models_dir, django_capture_on_commit_callbacks
+    assistant, size, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         for name in ("order_pizza", "track_order", "opening_hours"):
@@ -42,9 +35,7 @@ def test_saving_intents_trains_a_draft_model_that_understands_them(
     assert [(e.entity, e.value) for e in parsed.entities] == [("size", "large")]
 
 
-def test_edits_in_one_transaction_share_one_training(
-    assistant, models_dir, django_capture_on_commit_callbacks
-):
+def test_edits_in_one_transaction_share_one_training(assistant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         services.intent_create(assistant=assistant, name="a", utterances=["one"])
         services.intent_create(assistant=assistant, name="b", utterances=["two"])
@@ -53,7 +44,7 @@ def test_edits_in_one_transaction_share_one_training(
 
 
 def test_an_assistant_with_one_intent_gets_a_clear_training_error(
-    assistant, models_dir, django_capture_on_commit_callbacks
+    assistant, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.intent_create(assistant=assistant, name="greet", utterances=["hi", "hello"])

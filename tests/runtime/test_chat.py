@@ -24,9 +24,8 @@ WELCOME = "Welcome to Pizza Palace! What can I do for you?"
 
 
 @pytest.fixture
-def pizza(assistant: Assistant, settings, tmp_path) -> Assistant:
+def pizza(assistant: Assistant) -> Assistant:
     """The test assistant with the demo's intents, entities and flow, and a trained draft."""
-    settings.NLU_MODELS_DIR = tmp_path
     with transaction.atomic():  # one training for all of it, when this commits
         demo_content_seed(assistant)
     return assistant
@@ -97,16 +96,18 @@ async def test_a_client_that_reconnects_gets_exactly_what_it_missed(client_for, 
     hello = {"type": "hello", "user": "visitor-2", "conversation": conversation, "last_seq": 1}
     await again.send_json_to(hello)
     welcome = await again.receive_json_from(timeout=10)
-    missed = [await again.receive_json_from(timeout=10) for _ in range(2)]
+    missed = [await again.receive_json_from(timeout=10) for _ in range(4)]
     nothing_more = await again.receive_nothing(timeout=0.3)
     await again.send_json_to({"type": "text", "text": "veggie"})
     reply = (await frames_until(again, "text"))[-1]
     await again.disconnect()
 
     assert welcome == {"type": "welcome", "conversation": conversation, "resumed": True}
-    assert [(frame["seq"], frame["text"][:15]) for frame in missed] == [
-        (3, "Which size woul"),
-        (5, "And which pizza"),
+    assert [(frame["seq"], frame["type"], frame["text"][:15]) for frame in missed] == [
+        (2, "user", "I'd like to ord"),
+        (3, "text", "Which size woul"),
+        (4, "user", "medium"),
+        (5, "text", "And which pizza"),
     ]
     assert nothing_more
     assert (reply["seq"], reply["text"]) == (

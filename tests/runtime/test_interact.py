@@ -14,8 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def pizza(assistant: Assistant, settings, tmp_path) -> Assistant:
-    settings.NLU_MODELS_DIR = tmp_path
+def pizza(assistant: Assistant) -> Assistant:
     with transaction.atomic():
         demo_content_seed(assistant)
     return assistant

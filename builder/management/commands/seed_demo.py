@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from builder.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_seed
+from builder.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_publish, demo_seed
 
 
 class Command(BaseCommand):
@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         demo = demo_seed()
+        if demo_publish(demo.assistant):
+            self.stdout.write("Trained and published the demo assistant.")
         verb = "Created" if demo.created else "Found"
         self.stdout.write(
             f"{verb} demo assistant “{demo.assistant.name}” in workspace “{demo.workspace.name}”.\n"
-            f"Log in with username {DEMO_USERNAME!r} and password {DEMO_PASSWORD!r}."
+            f"Log in with username {DEMO_USERNAME!r} and password {DEMO_PASSWORD!r}; "
+            "chat with it at /demo/."
         )

@@ -10,18 +10,12 @@ from builder.models import Flow, Intent
 from tests.nlu.conftest import UTTERANCES
 
 
-@pytest.fixture
-def models_dir(tmp_path, settings):
-    settings.NLU_MODELS_DIR = tmp_path
-    return tmp_path
-
-
 def create(client, path: str, body: dict):
     return client.post(f"/api/{path}/", body, format="json")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_script_builds_trains_and_tests_an_assistant(api_for, editor, assistant, models_dir):
+def test_a_script_builds_trains_and_tests_an_assistant(api_for, editor, assistant):
     client = api_for(editor)
     size = create(
         client,
@@ -55,7 +49,7 @@ def test_a_script_builds_trains_and_tests_an_assistant(api_for, editor, assistan
     }  # fmt: skip
 
 
-def test_before_any_training_the_parse_says_so(api_for, editor, assistant, models_dir):
+def test_before_any_training_the_parse_says_so(api_for, editor, assistant):
     response = api_for(editor).post(
         f"/api/assistants/{assistant.pk}/parse/", {"text": "hello"}, format="json"
     )

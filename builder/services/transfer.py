@@ -1,0 +1,409 @@
+"""Moving assistants in and out: the whole assistant as JSON, and NLU data as Rasa YAML or CSV.
+
+Every import runs in one transaction: a document with errors is refused whole, each error naming
+where it is, and nothing is half-saved. NLU imports also report what they skipped and why.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from builder.models import Assistant, EntityKind, Workspace
+from builder.services.assistants import assistant_create
+from builder.services.flows import flow_create
+from builder.services.nlu import entity_create, entity_update, intent_create, utterances_add
+from builder.services.prompts import prompt_create, prompt_version_create
+from builder.services.versions import EXPORT_FORMAT
+from gateway.models import LlmModel
+
+MAX_IMPORT_BYTES = 10_000_000
+
+
+@dataclass
+class ImportReport:
+    intents_created: list[str] = field(default_factory=list)
+    utterances_added: int = 0
+    entities_created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "line 12: why"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intents_created": self.intents_created,
+            "utterances_added": self.utterances_added,
+            "entities_created": self.entities_created,
+            "skipped": self.skipped,
+        }
+
+
+def _prefixed(error: ValidationError, where: str) -> ValidationError:
+    messages = (
+        [f"{where}, {key}: {m}" for key, ms in error.message_dict.items() for m in ms]
+        if hasattr(error, "error_dict")
+        else [f"{where}: {m}" for m in error.messages]
+    )
+    return ValidationError({"document": messages})
+
+
+# --- the whole assistant as JSON ------------------------------------------------------------
+
+
+@transaction.atomic
+def assistant_import(*, workspace: Workspace, document: Any, name: str | None = None) -> Assistant:
+    """Create an assistant from ``assistant_export``'s JSON; its NLU trains once it commits."""
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        message = f"Not a Parley assistant export (format {EXPORT_FORMAT})."
+        raise ValidationError({"document": [message]})
+    about = document.get("assistant") or {}
+    try:
+        assistant = assistant_create(
+            workspace=workspace,
+            name=name or str(about.get("name", "")),
+            description=str(about.get("description", "")),
+            language=str(about.get("language", "en")),
+        )
+    except ValidationError as error:
+        raise _prefixed(error, "assistant") from None
+    for index, entity in enumerate(document.get("entities") or []):
+        try:
+            entity_create(
+                assistant=assistant,
+                name=str(entity.get("name", "")),
+                kind=str(entity.get("kind", EntityKind.LIST)),
+                values=entity.get("values") or [],
+                pattern=str(entity.get("pattern", "")),
+                builtin=str(entity.get("builtin", "")),
+            )
+        except (ValidationError, AttributeError) as error:
+            raise _prefixed(_as_validation(error), f"entities[{index}]") from None
+    for index, intent in enumerate(document.get("intents") or []):
+        try:
+            intent_create(
+                assistant=assistant,
+                name=str(intent.get("name", "")),
+                description=str(intent.get("description", "")),
+                required_entities=intent.get("required_entities") or [],
+                utterances=intent.get("utterances") or [],
+            )
+        except (ValidationError, AttributeError) as error:
+            raise _prefixed(_as_validation(error), f"intents[{index}]") from None
+    prompt_ids: dict[int, int] = {}
+    for index, prompt in enumerate(document.get("prompts") or []):
+        try:
+            versions = list(prompt.get("versions") or [])
+            if not versions:
+                raise ValidationError("A prompt needs at least one version.")
+            created = prompt_create(
+                assistant=assistant, name=str(prompt.get("name", "")), **_version(versions[0])
+            )
+            for version in versions[1:]:
+                prompt_version_create(prompt=created, **_version(version))
+        except (ValidationError, AttributeError) as error:
+            raise _prefixed(_as_validation(error), f"prompts[{index}]") from None
+        if isinstance(prompt.get("id"), int):
+            prompt_ids[prompt["id"]] = created.pk
+    for index, flow in enumerate(document.get("flows") or []):
+        try:
+            flow_create(
+                assistant=assistant,
+                name=str(flow.get("name", "")),
+                graph=_prompts_renumbered(flow.get("graph"), prompt_ids),
+            )
+        except (ValidationError, AttributeError) as error:
+            raise _prefixed(_as_validation(error), f"flows[{index}]") from None
+    return assistant
+
+
+def _as_validation(error: Exception) -> ValidationError:
+    if isinstance(error, ValidationError):
+        return error
+    return ValidationError("This entry is not a JSON object with the expected fields.")
+
+
+def _version(data: dict[str, Any]) -> dict[str, Any]:
+    model_key = data.get("model")
+    model = LlmModel.objects.filter(key=model_key).first() if model_key else None
+    if model_key and model is None:
+        raise ValidationError(f"Unknown LLM model {model_key!r} in this installation.")
+    return {
+        "system": str(data.get("system", "")),
+        "template": str(data.get("template", "")),
+        "model": model,
+        "temperature": float(data.get("temperature", 0.3)),
+        "max_tokens": int(data.get("max_tokens", 400)),
+        "notes": str(data.get("notes", "")),
+    }
+
+
+def _prompts_renumbered(graph: Any, prompt_ids: dict[int, int]) -> Any:
+    if not isinstance(graph, dict):
+        return graph
+    graph = copy.deepcopy(graph)
+    for step in graph.get("steps") or []:
+        generates = isinstance(step, dict) and step.get("type") == "generate"
+        if generates and step.get("prompt") in prompt_ids:
+            step["prompt"] = prompt_ids[step["prompt"]]
+    return graph
+
+
+# --- NLU data: Rasa YAML and CSV -------------------------------------------------------------
+
+# [text](entity), [text](entity:value), [text]{"entity": "e", "value": "v"}
+ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
+
+
+def rasa_example(line: str) -> dict[str, Any]:
+    """One Rasa example with inline annotations, as ``{text, entities}`` with offsets."""
+    text, entities, position = "", [], 0
+    for match in ANNOTATION.finditer(line):
+        text += line[position : match.start()]
+        start = len(text)
+        text += match.group("text")
+        if match.group("short"):
+            entity, _, value = match.group("short").partition(":")
+        else:
+            try:
+                data = yaml.safe_load(match.group("json"))
+            except yaml.YAMLError:
+                raise ValidationError(f"Cannot read the annotation {match.group(0)!r}.") from None
+            entity, value = str(data.get("entity", "")), str(data.get("value", "") or "")
+        value = value.strip() or match.group("text")
+        entities.append(
+            {"start": start, "end": len(text), "entity": entity.strip(), "value": value}
+        )
+        position = match.end()
+    text += line[position:]
+    return {"text": text, "entities": entities}
+
+
+@transaction.atomic
+def nlu_import_rasa(*, assistant: Assistant, text: str) -> ImportReport:
+    """Intents, examples with annotations, synonyms, regexes and lookup tables from Rasa's YAML
+    NLU format (a ``data/nlu.yml`` of a Rasa 3 project)."""
+    if len(text) > MAX_IMPORT_BYTES:
+        raise ValidationError({"file": f"Import at most {MAX_IMPORT_BYTES // 1_000_000} MB."})
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ValidationError({"file": [f"{where}this is not valid YAML."]}) from None
+    if not isinstance(document, dict) or not isinstance(document.get("nlu"), list):
+        raise ValidationError({"file": ["A Rasa NLU file has a top-level 'nlu:' list."]})
+    report = ImportReport()
+    lines = text.splitlines()
+    items = [item for item in document["nlu"] if isinstance(item, dict)]
+    # Entities before utterances, whose annotations must name existing ones: values seen in
+    # annotations and lookup tables become list entities, then regexes, then synonyms.
+    values: dict[str, set[str]] = {}
+    for item in items:
+        for example in _examples(item):
+            try:
+                spans = rasa_example(example)["entities"]
+            except ValidationError:
+                continue  # reported with its intent below
+            for span in spans:
+                values.setdefault(span["entity"], set()).add(span["value"])
+        if "lookup" in item:
+            values.setdefault(str(item["lookup"]), set()).update(_examples(item))
+    for name in sorted(values):
+        if not assistant.entities.filter(name=name).exists():
+            entity_create(
+                assistant=assistant, name=name, values=[{"value": v} for v in sorted(values[name])]
+            )
+            report.entities_created.append(name)
+    for item in items:
+        if "regex" in item:
+            _rasa_regex(assistant, item, report, lines)
+    for item in items:
+        if "synonym" in item:
+            _rasa_synonym(assistant, item, report, lines)
+    for number, item in enumerate(document["nlu"], start=1):
+        if not isinstance(item, dict):
+            report.skipped.append(f"entry {number}: not a mapping")
+        elif "intent" in item:
+            _rasa_intent(assistant, item, report, lines)
+        elif not {"regex", "lookup", "synonym"} & item.keys():
+            report.skipped.append(f"entry {number}: unknown kind ({', '.join(map(str, item))})")
+    return report
+
+
+def _examples(item: Any) -> list[str]:
+    if not isinstance(item, dict) or not isinstance(item.get("examples"), str):
+        return []
+    return [
+        line.strip()[2:].strip()
+        for line in item["examples"].splitlines()
+        if line.strip().startswith("- ") and line.strip()[2:].strip()
+    ]
+
+
+def _line_of(lines: list[str], wanted: str, after: int = 0) -> int:
+    """The number of the first line after line ``after`` that reads ``wanted`` (0: none)."""
+    for number in range(after + 1, len(lines) + 1):
+        if lines[number - 1].strip() in (wanted, f"- {wanted}"):
+            return number
+    return 0
+
+
+def _rasa_intent(
+    assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
+) -> None:
+    name = str(item["intent"]).strip()
+    where = _line_of(lines, f"intent: {name}")
+    intent = assistant.intents.filter(name=name).first()
+    if intent is None:
+        try:
+            intent = intent_create(assistant=assistant, name=name)
+        except ValidationError as error:
+            reason = " ".join(error.messages)
+            report.skipped.append(f"line {where}: intent {name!r} skipped: {reason}")
+            return
+        report.intents_created.append(name)
+    cursor = where
+    for example in _examples(item):
+        cursor = _line_of(lines, f"- {example}", cursor) or cursor
+        try:
+            parsed = rasa_example(example)
+            added = utterances_add(intent=intent, utterances=[parsed])
+        except ValidationError as error:
+            reason = " ".join(error.messages).removeprefix("line 1: ")
+            report.skipped.append(f"line {cursor}: {example!r} skipped: {reason}")
+            continue
+        if added:
+            report.utterances_added += 1
+        else:
+            report.skipped.append(f"line {cursor}: {parsed['text']!r} skipped: already there")
+
+
+def _rasa_regex(
+    assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
+) -> None:
+    name = str(item["regex"])
+    line = _line_of(lines, f"regex: {name}")
+    if assistant.entities.filter(name=name).exists():
+        reason = "an entity of that name exists (a Parley entity has one kind)"
+        report.skipped.append(f"line {line}: regex {name!r} skipped: {reason}")
+        return
+    pattern = "|".join(f"(?:{p})" for p in _examples(item))
+    try:
+        entity_create(assistant=assistant, name=name, kind=EntityKind.REGEX, pattern=pattern)
+    except ValidationError as error:
+        report.skipped.append(f"line {line}: regex {name!r} skipped: {' '.join(error.messages)}")
+        return
+    report.entities_created.append(name)
+
+
+def _rasa_synonym(
+    assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
+) -> None:
+    value = str(item["synonym"])
+    owner = next(
+        (
+            entity
+            for entity in assistant.entities.filter(kind=EntityKind.LIST)
+            if any(known["value"] == value for known in entity.values)
+        ),
+        None,
+    )
+    if owner is None:
+        line = _line_of(lines, f"synonym: {value}")
+        reason = "no annotation or lookup table has that value"
+        report.skipped.append(f"line {line}: synonyms of {value!r} skipped: {reason}")
+        return
+    synonyms = _examples(item)
+    grown = [
+        {**known, "synonyms": list(dict.fromkeys(known["synonyms"] + synonyms))}
+        if known["value"] == value
+        else known
+        for known in owner.values
+    ]
+    entity_update(entity=owner, values=grown)
+
+
+def nlu_export_rasa(assistant: Assistant) -> str:
+    """The assistant's NLU data in Rasa 3's YAML format."""
+    lines = ['version: "3.1"', "nlu:"]
+    for intent in assistant.intents.order_by("name").prefetch_related("utterances"):
+        lines += [f"- intent: {intent.name}", "  examples: |"]
+        for utterance in intent.utterances.order_by("id"):
+            lines.append(f"    - {_annotated(utterance.text, utterance.entities)}")
+    for entity in assistant.entities.order_by("name"):
+        if entity.kind == EntityKind.REGEX:
+            lines += [f"- regex: {entity.name}", "  examples: |", f"    - {entity.pattern}"]
+        elif entity.kind == EntityKind.LIST:
+            lines += [f"- lookup: {entity.name}", "  examples: |"]
+            lines += [f"    - {value['value']}" for value in entity.values]
+            for value in entity.values:
+                if value["synonyms"]:
+                    lines += [f"- synonym: {value['value']}", "  examples: |"]
+                    lines += [f"    - {synonym}" for synonym in value["synonyms"]]
+    return "\n".join(lines) + "\n"
+
+
+def _annotated(text: str, spans: list[dict[str, Any]]) -> str:
+    out, position = "", 0
+    for span in sorted(spans, key=lambda s: s["start"]):
+        shown = text[span["start"] : span["end"]]
+        label = span["entity"] if span["value"] == shown else f"{span['entity']}:{span['value']}"
+        out += text[position : span["start"]] + f"[{shown}]({label})"
+        position = span["end"]
+    return out + text[position:]
+
+
+@transaction.atomic
+def nlu_import_csv(*, assistant: Assistant, text: str) -> ImportReport:
+    """Rows of ``text,intent`` (a header row is recognised and skipped)."""
+    if len(text) > MAX_IMPORT_BYTES:
+        raise ValidationError({"file": f"Import at most {MAX_IMPORT_BYTES // 1_000_000} MB."})
+    report = ImportReport()
+    by_intent: dict[str, list[tuple[int, str]]] = {}
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if number == 1 and [cell.strip().lower() for cell in row[:2]] == ["text", "intent"]:
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            report.skipped.append(f"line {number}: needs text and intent")
+            continue
+        by_intent.setdefault(row[1].strip(), []).append((number, row[0]))
+    for name, rows in by_intent.items():
+        intent = assistant.intents.filter(name=name).first()
+        if intent is None:
+            try:
+                intent = intent_create(assistant=assistant, name=name)
+            except ValidationError as error:
+                report.skipped.extend(f"line {n}: {' '.join(error.messages)}" for n, _ in rows)
+                continue
+            report.intents_created.append(name)
+        for number, utterance in rows:
+            try:
+                added = utterances_add(intent=intent, utterances=[utterance])
+            except ValidationError as error:
+                reason = " ".join(error.messages).removeprefix("line 1: ")
+                report.skipped.append(f"line {number}: {reason}")
+                continue
+            if added:
+                report.utterances_added += 1
+            else:
+                report.skipped.append(f"line {number}: already there")
+    return report
+
+
+def nlu_export_csv(assistant: Assistant) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["text", "intent"])
+    rows = assistant.intents.values_list("utterances__text", "name")
+    for text, intent in rows.order_by("name", "utterances__id"):
+        if text is not None:
+            writer.writerow([text, intent])
+    return out.getvalue()

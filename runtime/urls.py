@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from runtime import views
+
+urlpatterns = [path("demo/", views.demo, name="demo")]

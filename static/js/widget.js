@@ -1,0 +1,229 @@
+/*
+ * Parley web chat widget. Paste into any page:
+ *
+ *   <script src="https://YOUR-PARLEY/static/js/widget.js" data-assistant="ID" defer></script>
+ *
+ * Optional: data-title="Pizza Palace", data-color="#c2410c", data-open="true".
+ * It opens a chat bubble talking to the assistant's published version over a websocket, renders
+ * text, buttons and streamed answers, reconnects by itself and, after a reload, redraws the
+ * conversation and carries on (the conversation id lives in localStorage).
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script) return;
+  var assistant = script.dataset.assistant;
+  var origin = new URL(script.src, window.location.href).origin;
+  var title = script.dataset.title || "Chat with us";
+  var color = script.dataset.color || "#2563eb";
+  var storeKey = "parley:" + origin + ":" + assistant + ":";
+
+  function stored(name, make) {
+    var value = null;
+    try { value = window.localStorage.getItem(storeKey + name); } catch (e) { /* private mode */ }
+    if (!value && make) {
+      value = make();
+      remember(name, value);
+    }
+    return value;
+  }
+  function remember(name, value) {
+    try { window.localStorage.setItem(storeKey + name, value); } catch (e) { /* private mode */ }
+  }
+  function randomId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "u-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  var user = stored("user", randomId);
+  var host = document.createElement("div");
+  host.setAttribute("data-parley-widget", assistant);
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" +
+    ":host{all:initial}" +
+    ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;" +
+    "background:" + color + ";color:#fff;font:600 24px system-ui,sans-serif;cursor:pointer;" +
+    "box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    ".panel{position:fixed;right:20px;bottom:88px;width:min(360px,calc(100vw - 40px));height:min(520px,calc(100vh - 120px));" +
+    "display:none;flex-direction:column;background:#fff;border-radius:14px;overflow:hidden;" +
+    "box-shadow:0 10px 30px rgba(0,0,0,.25);font:14px/1.4 system-ui,sans-serif;color:#111;z-index:2147483000}" +
+    ".panel.open{display:flex}" +
+    "header{background:" + color + ";color:#fff;padding:12px 14px;font-weight:600;display:flex;justify-content:space-between;align-items:center}" +
+    "header button{background:none;border:0;color:#fff;font-size:18px;cursor:pointer}" +
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}" +
+    ".msg{max-width:82%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".bot{align-self:flex-start;background:#fff;border:1px solid #e3e5e8}" +
+    ".user{align-self:flex-end;background:" + color + ";color:#fff}" +
+    ".note{align-self:center;color:#666;font-size:12px}" +
+    ".buttons{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}" +
+    ".buttons button{border:1px solid " + color + ";color:" + color + ";background:#fff;border-radius:999px;padding:5px 11px;cursor:pointer;font:inherit}" +
+    ".buttons button:disabled{opacity:.45;cursor:default}" +
+    ".typing{align-self:flex-start;color:#888;font-size:12px;display:none}" +
+    ".typing.on{display:block}" +
+    "form{display:flex;border-top:1px solid #e3e5e8}" +
+    "input{flex:1;border:0;padding:12px;font:inherit;outline:none}" +
+    "form button{border:0;background:none;color:" + color + ";font-weight:600;padding:0 14px;cursor:pointer}" +
+    ".status{font-size:11px;font-weight:400;opacity:.85}" +
+    "</style>" +
+    '<button class="bubble" type="button" aria-label="Open the chat" data-testid="chat-bubble">&#128172;</button>' +
+    '<section class="panel" role="dialog" aria-label="' + title.replace(/"/g, "&quot;") + '">' +
+    '<header><span><span class="title"></span><br><span class="status" data-testid="chat-status">connecting…</span></span>' +
+    '<button type="button" class="close" aria-label="Close the chat">&times;</button></header>' +
+    '<div class="log" role="log" aria-live="polite" data-testid="chat-log"></div>' +
+    '<div class="typing" data-testid="chat-typing">…</div>' +
+    '<form><input name="text" autocomplete="off" maxlength="2000" placeholder="Type a message" aria-label="Your message" data-testid="chat-input">' +
+    '<button type="submit">Send</button></form></section>';
+  root.querySelector(".title").textContent = title;
+
+  var panel = root.querySelector(".panel");
+  var log = root.querySelector(".log");
+  var typing = root.querySelector(".typing");
+  var input = root.querySelector("input");
+  var status = root.querySelector(".status");
+  var socket = null;
+  var lastSeq = 0;
+  var retry = 0;
+  var streaming = null;
+  var started = false;
+  var shownLocally = []; // what the user sent from this page, drawn before the server numbers it
+
+  function add(kind, text) {
+    var item = document.createElement("div");
+    item.className = "msg " + kind;
+    item.textContent = text;
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  function addButtons(buttons) {
+    var row = document.createElement("div");
+    row.className = "buttons";
+    buttons.forEach(function (button) {
+      var element = document.createElement("button");
+      element.type = "button";
+      element.textContent = button.label;
+      element.addEventListener("click", function () {
+        if (send({ type: "button", index: button.index })) {
+          disableButtons();
+          shownLocally.push(button.label);
+          add("user", button.label);
+        }
+      });
+      row.appendChild(element);
+    });
+    log.appendChild(row);
+  }
+
+  function disableButtons() {
+    root.querySelectorAll(".buttons button").forEach(function (b) { b.disabled = true; });
+  }
+
+  function render(frame) {
+    if (frame.seq !== undefined) {
+      if (frame.seq <= lastSeq) return; // already shown
+      lastSeq = frame.seq;
+    }
+    typing.classList.remove("on");
+    switch (frame.type) {
+      case "welcome":
+        remember("conversation", frame.conversation);
+        status.textContent = "online";
+        break;
+      case "typing":
+        typing.classList.add("on");
+        break;
+      case "user":
+      case "button":
+        disableButtons();
+        var said = frame.type === "user" ? frame.text : frame.label || "";
+        if (shownLocally.length && shownLocally[0] === said) shownLocally.shift();
+        else add("user", said);
+        break;
+      case "text":
+        if (frame.text) add("bot", frame.text);
+        if (frame.buttons && frame.buttons.length) addButtons(frame.buttons);
+        break;
+      case "stream.start":
+        streaming = add("bot", "");
+        break;
+      case "stream.chunk":
+        if (!streaming) streaming = add("bot", "");
+        streaming.textContent += frame.text;
+        log.scrollTop = log.scrollHeight;
+        break;
+      case "stream.end":
+        if (streaming && !frame.complete) add("note", "(the answer was cut off)");
+        streaming = null;
+        break;
+      case "handoff":
+        add("note", "A person will take over.");
+        break;
+      case "end":
+        add("note", "Conversation ended — write again to start over.");
+        break;
+      case "error":
+        add("note", frame.message);
+        break;
+    }
+  }
+
+  function connect() {
+    var url = origin.replace(/^http/, "ws") + "/ws/chat/" + assistant + "/";
+    socket = new WebSocket(url);
+    status.textContent = "connecting…";
+    socket.addEventListener("open", function () {
+      retry = 0;
+      var conversation = stored("conversation");
+      socket.send(JSON.stringify({ type: "hello", user: user, conversation: conversation, last_seq: lastSeq }));
+    });
+    socket.addEventListener("message", function (event) {
+      try { render(JSON.parse(event.data)); } catch (e) { /* a frame we cannot read */ }
+    });
+    socket.addEventListener("close", function () {
+      status.textContent = "reconnecting…";
+      var delay = Math.min(10000, 500 * Math.pow(2, retry++));
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  function send(frame) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      add("note", "Not connected yet — try again in a moment.");
+      return false;
+    }
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function open() {
+    panel.classList.add("open");
+    if (!started) {
+      started = true;
+      connect();
+    }
+    input.focus();
+  }
+
+  root.querySelector(".bubble").addEventListener("click", function () {
+    if (panel.classList.contains("open")) panel.classList.remove("open");
+    else open();
+  });
+  root.querySelector(".close").addEventListener("click", function () { panel.classList.remove("open"); });
+  root.querySelector("form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    if (send({ type: "text", text: text })) {
+      input.value = "";
+      disableButtons();
+      shownLocally.push(text);
+      add("user", text);
+    }
+  });
+
+  document.body.appendChild(host);
+  if (script.dataset.open === "true" || stored("conversation")) open();
+})();

@@ -1,0 +1,209 @@
+"""Export and import: the whole assistant round-trips exactly; Rasa YAML and CSV NLU data come in
+with a report of what was skipped and why; bad files are refused whole."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from builder import services
+from builder.demo import demo_content_seed
+from builder.models import Assistant, Workspace
+from nlu.store import registry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROBES = [
+    "a large pepperoni please",
+    "where's my pizza",
+    "cancel order PP-4821",
+    "are you open on monday",
+    "I'd like to speak to a person",
+    "blue whales are mammals",
+]
+
+
+@pytest.fixture
+def pizza(assistant: Assistant) -> Assistant:
+    with transaction.atomic():
+        demo_content_seed(assistant)
+        services.prompt_create(assistant=assistant, name="Upsell", template="Sell {{topping}}.")
+    flow = assistant.flows.get()
+    graph = dict(flow.graph)
+    graph["steps"] = [*graph["steps"], {"id": "sell", "type": "generate",
+                      "prompt": assistant.prompts.get().pk, "next": "confirm"}]  # fmt: skip
+    graph["triggers"] = [*graph["triggers"], {"intent": "menu", "next": "sell"}]
+    services.flow_update(flow=flow, graph=graph)
+    return assistant
+
+
+def comparable(document: dict) -> dict:
+    """An export without what differs between two copies: the name and the prompts' ids."""
+    copy = {**document, "assistant": {**document["assistant"], "name": None}}
+    ids = {prompt["id"]: index for index, prompt in enumerate(document["prompts"])}
+    copy["prompts"] = [{**prompt, "id": ids[prompt["id"]]} for prompt in document["prompts"]]
+    copy["flows"] = [
+        {**flow, "graph": {**flow["graph"], "steps": [
+            {**step, "prompt": ids[step["prompt"]]} if step["type"] == "generate" else step
+            for step in flow["graph"]["steps"]
+        ]}}
+        for flow in document["flows"]
+    ]  # fmt: skip
+    return copy
+
+
+def test_export_then_import_gives_an_identical_assistant_that_behaves_the_same(
+    pizza, workspace: Workspace
+):
+    exported = services.assistant_export(pizza)
+
+    with transaction.atomic():
+        twin = services.assistant_import(workspace=workspace, document=exported, name="Twin")
+
+    assert comparable(services.assistant_export(twin)) == comparable(exported)
+    theirs = registry().published_model(pizza.pk, "draft").parse_batch(PROBES)
+    ours = registry().published_model(twin.pk, "draft").parse_batch(PROBES)
+    assert [(p.intent, round(p.confidence, 4)) for p in ours] == [
+        (p.intent, round(p.confidence, 4)) for p in theirs
+    ]
+    assert [[(e.entity, e.value) for e in p.entities] for p in ours] == [
+        [(e.entity, e.value) for e in p.entities] for p in theirs
+    ]
+
+
+def test_an_import_with_a_bad_entry_names_it_and_creates_nothing(pizza, workspace):
+    exported = services.assistant_export(pizza)
+    exported["intents"][2]["utterances"].append({"text": "x", "entities": [
+        {"start": 0, "end": 9, "entity": "size"}]})  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused:
+        services.assistant_import(workspace=workspace, document=exported, name="Broken")
+
+    assert refused.value.message_dict["document"] == [
+        "intents[2], utterances: line 9: The annotation 0-9 is outside the text."
+    ]
+    assert not Assistant.objects.filter(name="Broken").exists()
+
+
+RASA_NLU = """\
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hey
+    - hello there
+    - good morning
+- intent: order_pizza
+  examples: |
+    - I want a [large](size) [pepperoni](topping) pizza
+    - get me a [small]{"entity": "size"} [margherita](topping)
+    - a [family sized](size:large) pizza please
+    - I want a [large](size) [pepperoni](topping) pizza
+- intent: track_order
+  examples: |
+    - where is order [PP-12345](order_number)
+    - track my delivery
+- synonym: large
+  examples: |
+    - big
+    - XL
+- regex: phone_number
+  examples: |
+    - \\d{3}-\\d{4}
+- lookup: topping
+  examples: |
+    - hawaiian
+    - veggie
+- intent: out of scope!
+  examples: |
+    - blah
+- responses:
+    utter_greet: hi
+"""
+
+
+def test_a_rasa_nlu_file_imports_intents_annotations_synonyms_regexes_and_lookups(assistant):
+    with transaction.atomic():
+        report = services.nlu_import_rasa(assistant=assistant, text=RASA_NLU)
+
+    assert report.intents_created == ["greet", "order_pizza", "track_order"]
+    assert report.utterances_added == 8
+    assert sorted(report.entities_created) == ["order_number", "phone_number", "size", "topping"]
+    assert report.skipped == [
+        "line 13: 'I want a large pepperoni pizza' skipped: already there",
+        "line 29: intent 'out of scope!' skipped: "
+        "The intent name may use letters, digits, '_', '-' and '.', no spaces.",
+        "entry 8: unknown kind (responses)",
+    ]
+    size = assistant.entities.get(name="size")
+    assert {v["value"]: v["synonyms"] for v in size.values} == {
+        "large": ["big", "XL"],
+        "small": [],
+    }
+    topping = assistant.entities.get(name="topping")
+    assert {v["value"] for v in topping.values} == {"pepperoni", "margherita", "hawaiian", "veggie"}
+    assert assistant.entities.get(name="phone_number").pattern == r"(?:\d{3}-\d{4})"
+    family = assistant.intents.get(name="order_pizza").utterances.get(text__startswith="a family")
+    assert family.entities == [{"start": 2, "end": 14, "entity": "size", "value": "large"}]
+
+
+def test_what_the_rasa_export_writes_the_rasa_import_reads_back(pizza, workspace):
+    exported = services.nlu_export_rasa(pizza)
+    copy = services.assistant_create(workspace=workspace, name="Copy")
+
+    with transaction.atomic():
+        report = services.nlu_import_rasa(assistant=copy, text=exported)
+
+    assert report.skipped == []
+    assert services.nlu_export_rasa(copy).split("- regex")[0] == exported.split("- regex")[0]
+
+
+def test_invalid_yaml_is_refused_with_its_line(assistant):
+    with pytest.raises(ValidationError, match="line 4: this is not valid YAML"):
+        services.nlu_import_rasa(assistant=assistant, text="nlu:\n- intent: a\n  examples: [\n")
+    assert not assistant.intents.exists()
+
+
+def test_a_csv_of_text_and_intent_imports_with_a_report(assistant):
+    text = "text,intent\nhello,greet\nhi there,greet\n,greet\nbye,\nhello,greet\nsee you,goodbye\n"
+
+    with transaction.atomic():
+        report = services.nlu_import_csv(assistant=assistant, text=text)
+
+    assert report.as_dict() == {
+        "intents_created": ["greet", "goodbye"],
+        "utterances_added": 3,
+        "entities_created": [],
+        "skipped": [
+            "line 4: needs text and intent",
+            "line 5: needs text and intent",
+            "line 6: already there",
+        ],
+    }
+    assert services.nlu_export_csv(assistant).splitlines()[1:] == [
+        "see you,goodbye",
+        "hello,greet",
+        "hi there,greet",
+    ]
+
+
+def test_import_and_export_over_the_api(api_for, editor, viewer, pizza, workspace):
+    client = api_for(editor)
+    document = client.get(f"/api/assistants/{pizza.pk}/export/").json()
+
+    created = client.post(
+        "/api/assistants/import/",
+        {"workspace": workspace.pk, "name": "From API", "document": document},
+        format="json",
+    )
+    refused = api_for(viewer).post(
+        "/api/assistants/import/",
+        {"workspace": workspace.pk, "name": "Nope", "document": document},
+        format="json",
+    )
+    csv_text = client.get(f"/api/assistants/{pizza.pk}/nlu/", {"kind": "csv"}).content.decode()
+
+    assert created.status_code == 201, created.json()
+    assert refused.status_code == 403
+    assert csv_text.startswith("text,intent\r\n")

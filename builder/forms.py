@@ -7,7 +7,8 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
-from builder.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, Language, Role
+from builder.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, EntityKind, Language, Role
+from nlu.entities import BUILT_INS
 
 T = TypeVar("T")
 
@@ -60,3 +61,64 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+ANNOTATION_HELP = (
+    "One utterance per line. Mark entities like Rasa does: I want a [large](size) pizza, "
+    "or select words and use “Tag selection”."
+)
+
+
+class IntentForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, help_text="e.g. order_pizza")
+    description = forms.CharField(
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="When should this intent trigger?",
+    )
+    utterances = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text=ANNOTATION_HELP
+    )
+
+
+class UtterancesForm(forms.Form):
+    utterances = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), help_text=ANNOTATION_HELP, label="Add utterances"
+    )
+
+
+class DescriptionForm(forms.Form):
+    description = forms.CharField(
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="When should this intent trigger? (The hybrid mode's LLM reads this.)",
+    )
+
+
+class EntityForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, help_text="e.g. size")
+    kind = forms.ChoiceField(choices=EntityKind.choices, initial=EntityKind.LIST)
+    values = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="List entities: one value per line, synonyms after a colon — large: big, XL",
+    )
+    pattern = forms.CharField(required=False, max_length=500, help_text="Regex entities")
+    builtin = forms.ChoiceField(
+        required=False, choices=[("", "—"), *((name, name) for name in BUILT_INS)]
+    )
+
+    def entity_values(self) -> list[dict[str, Any]]:
+        values = []
+        for line in self.cleaned_data.get("values", "").splitlines():
+            value, _, synonyms = line.partition(":")
+            if value.strip():
+                values.append(
+                    {
+                        "value": value.strip(),
+                        "synonyms": [s.strip() for s in synonyms.split(",") if s.strip()],
+                    }
+                )
+        return values

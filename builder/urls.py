@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from builder.views import accounts, assistants, workspaces
+from builder.views import accounts, assistants, design, workspaces
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workspace-list"), name="home"),
@@ -39,4 +39,9 @@ urlpatterns = [
     path("assistants/<int:pk>/", assistants.assistant_detail, name="assistant-detail"),
     path("assistants/<int:pk>/edit/", assistants.assistant_edit, name="assistant-edit"),
     path("assistants/<int:pk>/delete/", assistants.assistant_delete, name="assistant-delete"),
+    # Designing an assistant
+    path("assistants/<int:pk>/intents/", design.intent_list, name="intent-list"),
+    path("intents/<int:pk>/", design.intent_detail, name="intent-detail"),
+    path("assistants/<int:pk>/entities/", design.entity_list, name="entity-list"),
+    path("assistants/<int:pk>/flow/", design.flow_editor, name="flow-editor"),
 ]

@@ -4,7 +4,7 @@ LLM gateway, streamed) and call the APIs a flow names (httpx, with the step's ti
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -25,18 +25,18 @@ class AssistantCapabilities:
         *,
         workspace_id: int,
         assistant_id: int,
-        nlu: NluModel,
+        nlu: Callable[[], NluModel],
         prompts: dict[int, PromptVersion],
         threshold: float | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.assistant_id = assistant_id
-        self.nlu = nlu
+        self.nlu = nlu  # asked on every turn: a newly trained or published model is used at once
         self.prompts = prompts
         self.threshold = threshold
 
     def understand(self, text: str) -> Understanding:
-        parsed = self.nlu.parse(text, threshold=self.threshold)
+        parsed = self.nlu().parse(text, threshold=self.threshold)
         return Understanding(
             intent=parsed.intent,
             confidence=parsed.confidence,

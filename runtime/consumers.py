@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from builder.models import Assistant
+from runtime.engine import Turn
 from runtime.events import assistant_group
 from runtime.models import Channel
 from runtime.services import (
@@ -118,13 +119,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     )
                 else:
                     await self.send_json({"type": "typing"})
-                    await dialog_hear(self.dialog, text, self.send_json)  # type: ignore[arg-type]
+                    turn = await dialog_hear(self.dialog, text, self.send_json)  # type: ignore[arg-type]
+                    await self._explain(turn)
             elif kind == "button":
                 index = content.get("index")
                 if not isinstance(index, int):
                     await self._error("invalid", "A button click needs the button's index.")
                 else:
-                    await dialog_click(self.dialog, index, self.send_json)  # type: ignore[arg-type]
+                    turn = await dialog_click(self.dialog, index, self.send_json)  # type: ignore[arg-type]
+                    await self._explain(turn)
             elif kind == "typing":
                 pass
             else:
@@ -160,6 +163,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(frame)
         else:
             await dialog_start(self.dialog, self.send_json)
+
+    async def _explain(self, turn: Turn) -> None:
+        """The test panel shows how each turn was understood and which steps ran."""
+        if self.draft:
+            await self.send_json(
+                {
+                    "type": "turn",
+                    "intent": turn.intent,
+                    "confidence": round(turn.confidence, 4),
+                    "ranking": turn.ranking[:3],
+                    "entities": turn.entities,
+                    "path": turn.path,
+                    "steps": turn.steps,
+                }
+            )
 
     def _take_allowance(self) -> bool:
         now = time.monotonic()

@@ -42,8 +42,9 @@ class Dialog:
 
 def _engine(assistant: Assistant, *, draft: bool) -> Engine:
     channel = "draft" if draft else "published"
+    models, assistant_id = registry(), assistant.pk
     try:
-        nlu = registry().published_model(assistant.pk, channel)
+        models.published_model(assistant_id, channel)
     except NotPublished:
         raise DialogUnavailable(
             "The assistant has no trained model yet."
@@ -66,7 +67,10 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         if newest is not None:
             latest[prompt.pk] = newest
     capabilities = AssistantCapabilities(
-        workspace_id=assistant.workspace_id, assistant_id=assistant.pk, nlu=nlu, prompts=latest
+        workspace_id=assistant.workspace_id,
+        assistant_id=assistant_id,
+        nlu=lambda: models.published_model(assistant_id, channel),
+        prompts=latest,
     )
     return Engine(graph, capabilities)
 

@@ -42,7 +42,7 @@ class Chat:
 
 def chat_with(graph: dict[str, Any], nlu, prompts=None) -> Chat:
     capabilities = AssistantCapabilities(
-        workspace_id=1, assistant_id=1, nlu=nlu, prompts=prompts or {}
+        workspace_id=1, assistant_id=1, nlu=lambda: nlu, prompts=prompts or {}
     )
     return Chat(Engine(graph, capabilities))
 

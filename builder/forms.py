@@ -122,3 +122,53 @@ class EntityForm(forms.Form):
                     }
                 )
         return values
+
+
+class RequiredEntitiesForm(forms.Form):
+    required = forms.CharField(
+        required=False,
+        label="Required entities",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line, entity: how to ask for it — size: Which size would you like?",
+    )
+
+    def required_entities(self) -> list[dict[str, str]]:
+        pairs = (line.partition(":") for line in self.cleaned_data["required"].splitlines())
+        return [
+            {"entity": entity.strip(), "prompt": prompt.strip()}
+            for entity, _, prompt in pairs
+            if entity.strip()
+        ]
+
+
+class PublishForm(forms.Form):
+    notes = forms.CharField(required=False, max_length=500, help_text="What changed (optional).")
+
+
+class NluImportForm(forms.Form):
+    file = forms.FileField(help_text="Rasa NLU YAML (data/nlu.yml) or CSV of text,intent.")
+    kind = forms.ChoiceField(choices=[("rasa", "Rasa YAML"), ("csv", "CSV")], label="Format")
+
+
+class AssistantImportForm(forms.Form):
+    file = forms.FileField(help_text="An assistant exported from Parley (JSON).")
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH, required=False, help_text="Default: as exported."
+    )
+
+
+class PromptForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
+    system = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    template = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="{{variable}} placeholders are filled from the conversation's variables.",
+    )
+    model = forms.ChoiceField(required=False, help_text="Empty: the assistant's model.")
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.3)
+    max_tokens = forms.IntegerField(min_value=1, initial=400)
+    notes = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, models: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "—"), *((key, key) for key in models)]  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from builder.views import accounts, assistants, design, workspaces
+from builder.views import accounts, assistants, design, prompts, releases, workspaces
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workspace-list"), name="home"),
@@ -44,4 +44,17 @@ urlpatterns = [
     path("intents/<int:pk>/", design.intent_detail, name="intent-detail"),
     path("assistants/<int:pk>/entities/", design.entity_list, name="entity-list"),
     path("assistants/<int:pk>/flow/", design.flow_editor, name="flow-editor"),
+    path("assistants/<int:pk>/prompts/", prompts.prompt_list, name="prompt-list"),
+    path("prompts/<int:pk>/", prompts.prompt_detail, name="prompt-detail"),
+    # Releases and transfers
+    path("assistants/<int:pk>/publish/", releases.assistant_publish, name="assistant-publish"),
+    path(
+        "assistants/<int:pk>/versions/<int:number>/rollback/",
+        releases.assistant_rollback,
+        name="assistant-rollback",
+    ),
+    path("assistants/<int:pk>/export/", releases.assistant_download, name="assistant-download"),
+    path("assistants/<int:pk>/nlu/<str:kind>/", releases.nlu_download, name="nlu-download"),
+    path("assistants/<int:pk>/nlu-import/", releases.nlu_import, name="nlu-import"),
+    path("workspaces/<int:pk>/import/", releases.assistant_import, name="assistant-import"),
 ]

@@ -152,7 +152,13 @@ HUEY: dict[str, Any] = {
     "immediate": TASKS_IMMEDIATE,
     "results": True,
     "utc": True,
-    "consumer": {"workers": env_int("TASK_WORKERS", 2, minimum=1), "worker_type": "thread"},
+    "consumer": {
+        "workers": env_int("TASK_WORKERS", 2, minimum=1),
+        "worker_type": "thread",
+        # An idle SQLite queue is polled at least every half second (Huey's default backs off to
+        # 10 s), so a retraining queued by an edit starts at once; Redis queues block instead.
+        "max_delay": 0.5,
+    },
 }
 if REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}

@@ -30,6 +30,8 @@ class State:
     variables: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0  # re-prompts used at the waiting capture step
     ended: bool = False
+    # An intent that triggered while its required entities were missing: {"intent", "target"}
+    pending: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class State:
             "variables": self.variables,
             "attempts": self.attempts,
             "ended": self.ended,
+            "pending": self.pending,
         }
 
     @classmethod
@@ -47,6 +50,7 @@ class State:
             variables=dict(data.get("variables") or {}),
             attempts=int(data.get("attempts") or 0),
             ended=bool(data.get("ended")),
+            pending=data.get("pending"),
         )
 
 
@@ -111,15 +115,16 @@ class Engine:
         graph: dict[str, Any],
         capabilities: Capabilities,
         *,
-        threshold_override: float | None = None,
+        required: dict[str, list[dict[str, str]]] | None = None,
         no_match_reply: str = DEFAULT_NO_MATCH,
     ) -> None:
         self.graph = graph
         self.steps = {step["id"]: step for step in graph.get("steps", [])}
         self.triggers = [t for t in graph.get("triggers") or [] if isinstance(t, dict)]
         self.capabilities = capabilities
+        # Per intent, the entities it needs before its step runs, each with how to ask for it.
+        self.required = required or {}
         self.no_match_reply = no_match_reply
-        self.threshold_override = threshold_override
 
     # --- entry points ---------------------------------------------------------------------
     async def start(self, state: State, emit: Emit) -> Turn:
@@ -141,13 +146,18 @@ class Engine:
         state.variables["last_utterance"] = text
         state.variables["intent"] = understood.intent or ""
         state.variables["confidence"] = round(understood.confidence, 4)
+        if state.pending is not None:
+            return await self._fill_required(understood, state, turn, emit)
         waiting = self.steps.get(state.step or "")
         if waiting is None or state.ended:
             target = self._global_trigger(understood)
-            turn.path = "global-intent" if target else "start"
-            self._remember_entities(understood, state)
             state.ended = False
-            await self._walk(target or self.graph.get("start"), state, turn, emit)
+            if target is None:
+                turn.path = "start"
+                await self._walk(self.graph.get("start"), state, turn, emit)
+            else:
+                turn.path = "global-intent"
+                await self._jump(target, understood, state, turn, emit)
             return turn
         for button in waiting.get("buttons") or []:
             label = str(button.get("label", "")).strip().lower()
@@ -163,10 +173,63 @@ class Engine:
             target, path = self._global_trigger(understood), "global-intent"
         if target is not None:
             turn.path = path
-            self._remember_entities(understood, state)
-            await self._walk(target, state, turn, emit)
+            await self._jump(target, understood, state, turn, emit)
             return turn
         return await self._no_match(waiting, state, turn, emit)
+
+    async def _jump(
+        self, target: str, understood: Understanding, state: State, turn: Turn, emit: Emit
+    ) -> None:
+        """Go where a recognised intent leads, once the entities it requires are known."""
+        self._remember_entities(understood, state)
+        missing = self._missing(understood.intent, state)
+        if missing:
+            filled = [found["entity"] for found in understood.entities]
+            state.pending = {
+                "intent": understood.intent,
+                "target": target,
+                "attempts": 0,
+                "filled": filled,
+            }
+            await emit(text_message(render(missing[0]["prompt"], state.variables)))
+            return
+        await self._walk(target, state, turn, emit)
+
+    def _missing(self, intent: str | None, state: State) -> list[dict[str, str]]:
+        return [
+            need
+            for need in self.required.get(intent or "", [])
+            if state.variables.get(need["entity"]) in (None, "")
+        ]
+
+    async def _fill_required(
+        self, understood: Understanding, state: State, turn: Turn, emit: Emit
+    ) -> Turn:
+        pending = state.pending or {}
+        other = self._global_trigger(understood)
+        if other is not None and understood.intent != pending.get("intent"):
+            state.pending = None  # the user moved on to something else
+            turn.path = "global-intent"
+            await self._jump(other, understood, state, turn, emit)
+            return turn
+        self._remember_entities(understood, state)
+        filled = [*pending.get("filled", []), *(found["entity"] for found in understood.entities)]
+        missing = self._missing(pending.get("intent"), state)
+        if not missing:
+            state.pending = None
+            turn.path = "required-entities"
+            await self._walk(pending.get("target"), state, turn, emit, fresh=set(filled))
+            return turn
+        pending["filled"] = filled
+        pending["attempts"] = int(pending.get("attempts", 0)) + 1
+        if pending["attempts"] > 2:
+            state.pending = None
+            turn.path = "fallback"
+            await emit(text_message(self.no_match_reply))
+            return turn
+        turn.path = "reprompt"
+        await emit(text_message(render(missing[0]["prompt"], state.variables)))
+        return turn
 
     def button_label(self, state: State, index: int) -> str:
         """The label of button ``index`` of the waiting step, rendered ("" when there is none)."""
@@ -255,9 +318,20 @@ class Engine:
         return turn
 
     # --- walking the graph ----------------------------------------------------------------
-    async def _walk(self, step_id: object, state: State, turn: Turn, emit: Emit) -> None:
-        """Run steps from ``step_id`` until one waits for the user (or the flow ends)."""
-        filled_now = {found["entity"] for found in turn.entities}
+    async def _walk(
+        self,
+        step_id: object,
+        state: State,
+        turn: Turn,
+        emit: Emit,
+        fresh: set[str] | None = None,
+    ) -> None:
+        """Run steps from ``step_id`` until one waits for the user (or the flow ends).
+
+        A capture step is skipped when its entity was just said (``fresh``: this turn's entities,
+        or those given while a triggered intent's required entities were being collected).
+        """
+        filled_now = fresh if fresh is not None else {found["entity"] for found in turn.entities}
         for _ in range(MAX_STEPS_PER_TURN):
             step = self.steps.get(str(step_id))
             if step is None:

@@ -56,11 +56,14 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         if flow is None:
             raise DialogUnavailable("The assistant has no flow yet.")
         graph = flow.graph
+        intents = list(assistant.intents.values("name", "required_entities"))
     else:
         version = assistant.published_version
         if version is None or not version.snapshot.get("flows"):
             raise DialogUnavailable("The assistant is not published.")
         graph = version.snapshot["flows"][0]["graph"]
+        intents = version.snapshot.get("intents", [])
+    required = {i["name"]: i["required_entities"] for i in intents if i.get("required_entities")}
     latest: dict[int, PromptVersion] = {}
     for prompt in Prompt.objects.filter(assistant=assistant).prefetch_related("versions"):
         newest = max(prompt.versions.all(), key=lambda v: v.number, default=None)
@@ -72,7 +75,7 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         nlu=lambda: models.published_model(assistant_id, channel),
         prompts=latest,
     )
-    return Engine(graph, capabilities)
+    return Engine(graph, capabilities, required=required)
 
 
 @database_sync_to_async

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from builder import services
-from builder.forms import AssistantForm, submit
+from builder.forms import AssistantForm, PublishForm, submit
 from builder.models import can_edit
 from builder.views.access import AuthenticatedRequest, member_assistant
 
@@ -14,7 +14,18 @@ from builder.views.access import AuthenticatedRequest, member_assistant
 @login_required
 def assistant_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assistant = member_assistant(request, pk)
-    context = {"assistant": assistant, "can_edit": can_edit(assistant.member_role)}
+    context = {
+        "assistant": assistant,
+        "can_edit": can_edit(assistant.member_role),
+        "versions": assistant.versions.all()[:20],
+        "training": assistant.training_runs.first(),
+        "publish_form": PublishForm(),
+        "counts": {
+            "intents": assistant.intents.count(),
+            "entities": assistant.entities.count(),
+            "flows": assistant.flows.count(),
+        },
+    }
     return render(request, "builder/assistant_detail.html", context)
 
 

@@ -16,7 +16,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from builder import services
-from builder.forms import DescriptionForm, EntityForm, IntentForm, UtterancesForm, submit
+from builder.forms import (
+    DescriptionForm,
+    EntityForm,
+    IntentForm,
+    RequiredEntitiesForm,
+    UtterancesForm,
+    submit,
+)
 from builder.models import Intent, can_edit, member_rows
 from builder.services.transfer import rasa_example
 from builder.views.access import AuthenticatedRequest, member_assistant
@@ -75,10 +82,25 @@ def intent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         request.POST if request.POST.get("action") == "describe" else None,
         initial={"description": intent.description},
     )
+    required_text = "\n".join(f"{r['entity']}: {r['prompt']}" for r in intent.required_entities)
+    required_form = RequiredEntitiesForm(
+        request.POST if request.POST.get("action") == "require" else None,
+        initial={"required": required_text},
+    )
     if request.method == "POST":
         if not editable:
             raise PermissionDenied("Viewers cannot change intents.")
         action = request.POST.get("action")
+        if action == "require" and required_form.is_valid():
+            saved = submit(
+                required_form,
+                services.intent_update,
+                intent=intent,
+                required_entities=required_form.required_entities(),
+            )
+            if saved is not None:
+                messages.success(request, "Required entities saved.")
+                return redirect("intent-detail", pk=intent.pk)
         if action == "add" and add_form.is_valid():
             try:
                 lines = _lines(add_form.cleaned_data["utterances"])
@@ -118,6 +140,7 @@ def intent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "utterances": [_marked(u.text, u.entities) for u in utterances],
             "add_form": add_form,
             "describe_form": describe_form,
+            "required_form": required_form,
             "entities": assistant.entities.order_by("name"),
             "search": search,
             "can_edit": editable,
@@ -164,12 +187,15 @@ def entity_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if entity is not None:
             messages.success(request, f"Entity “{entity.name}” created.")
             return redirect("entity-list", pk=assistant.pk)
+    entities = list(assistant.entities.order_by("name"))
+    for entity in entities:
+        entity.used_in = _uses(assistant, entity.name)  # type: ignore[attr-defined]
     return render(
         request,
         "builder/entity_list.html",
         {
             "assistant": assistant,
-            "entities": assistant.entities.order_by("name"),
+            "entities": entities,
             "form": form,
             "can_edit": can_edit(assistant.member_role),
         },
@@ -194,3 +220,26 @@ def flow_editor(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "builder/flow_editor.html",
         {"assistant": assistant, "design": design, "training": training},
     )
+
+
+def _uses(assistant: Any, name: str) -> list[str]:
+    """Where an entity is used: intents annotated with it or requiring it, and capture steps."""
+    intents = sorted(
+        {
+            intent
+            for intent, spans in assistant.intents.values_list("name", "utterances__entities")
+            if spans and any(span["entity"] == name for span in spans)
+        }
+        | {
+            intent.name
+            for intent in assistant.intents.all()
+            if any(need["entity"] == name for need in intent.required_entities)
+        }
+    )
+    captures = [
+        f"{flow.name} › {step['id']}"
+        for flow in assistant.flows.all()
+        for step in flow.graph.get("steps", [])
+        if step.get("type") == "capture" and step.get("entity") == name
+    ]
+    return [f"intent {intent}" for intent in intents] + [f"step {c}" for c in captures]

@@ -40,11 +40,11 @@ class Chat:
         return self.said()
 
 
-def chat_with(graph: dict[str, Any], nlu, prompts=None) -> Chat:
+def chat_with(graph: dict[str, Any], nlu, prompts=None, required=None) -> Chat:
     capabilities = AssistantCapabilities(
         workspace_id=1, assistant_id=1, nlu=lambda: nlu, prompts=prompts or {}
     )
-    return Chat(Engine(graph, capabilities))
+    return Chat(Engine(graph, capabilities, required=required))
 
 
 @pytest.mark.asyncio
@@ -139,6 +139,34 @@ async def test_asking_for_a_person_hands_off_and_ends(demo_nlu):
     assert chat.state.ended is True
     chat.said()
     assert await chat.say("hello") == ["Welcome to Pizza Palace! What can I do for you?"]
+
+
+@pytest.mark.asyncio
+async def test_an_intent_asks_for_its_required_entities_before_its_step_runs(demo_nlu):
+    required = {"order_pizza": [{"entity": "topping", "prompt": "Which pizza would you like?"}]}
+    chat = chat_with(FLOW, demo_nlu, required=required)
+    await chat.start()
+
+    assert await chat.say("I want a large pizza") == ["Which pizza would you like?"]
+    assert await chat.say("hmm") == ["Which pizza would you like?"]
+    assert chat.turn.path == "reprompt"
+    said = await chat.say("pepperoni")
+
+    assert chat.turn.path == "required-entities"
+    assert said == [
+        "One large pepperoni pizza, coming up! A large comes with free garlic bread. Anything else?"
+    ]
+
+
+@pytest.mark.asyncio
+async def test_asking_something_else_while_required_entities_are_missing_moves_on(demo_nlu):
+    required = {"order_pizza": [{"entity": "topping", "prompt": "Which pizza would you like?"}]}
+    chat = chat_with(FLOW, demo_nlu, required=required)
+    await chat.start()
+    await chat.say("I want a large pizza")
+
+    assert await chat.say("when are you open") == ["We are open every day from 11:00 to 23:00."]
+    assert chat.state.pending is None
 
 
 @pytest.fixture

@@ -110,6 +110,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "db.sqlite3"),
+            # Keep each thread's connection: opening one (WAL, pragmas, functions) cost more than
+            # the chat turn itself, and websocket turns run on a small pool of threads.
+            "CONN_MAX_AGE": None,
             # WAL and IMMEDIATE transactions keep the server, websocket turns and in-process tasks
             # from tripping over each other's locks.
             "OPTIONS": {

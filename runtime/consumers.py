@@ -74,6 +74,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     draft = False
     dialog: Dialog | None = None
+    # A conversation's turns all run on the socket's own worker and its state lives in the
+    # database, so chat sockets need no channel-layer inbox (with Redis, 500 idle inboxes were
+    # 500 blocking reads).
+    channel_layer_alias = "none"
 
     async def connect(self) -> None:
         self.assistant_id = int(self.scope["url_route"]["kwargs"]["assistant_id"])

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from builder.demo import demo_publish, demo_seed
+from runtime.loadtest import loadtest_run
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Command(BaseCommand):
+    help = (
+        "Open N concurrent websocket conversations, send T NLU-answered turns each with human "
+        "pauses, check every reply arrived once and in order, and time each turn. Without --url "
+        "it starts the server itself (--workers processes) and reports its peak memory."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--sessions", type=int, required=True)
+        parser.add_argument("--turns", type=int, required=True)
+        parser.add_argument("--url", help="ws://host:port of a running server")
+        parser.add_argument("--assistant", type=int, help="default: the demo assistant")
+        parser.add_argument("--workers", type=int, default=1, help="server processes to start")
+        parser.add_argument(
+            "--pause", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX")
+        )
+        parser.add_argument("--output", type=Path, required=True)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        assistant = options["assistant"]
+        if assistant is None:
+            demo = demo_seed()
+            demo_publish(demo.assistant)
+            assistant = demo.assistant.pk
+        server = None
+        base = options["url"]
+        if base is None:
+            server, base = _start_server(options["workers"])
+        try:
+            report = asyncio.run(
+                loadtest_run(
+                    url=f"{base.rstrip('/')}/ws/chat/{assistant}/",
+                    sessions=options["sessions"],
+                    turns=options["turns"],
+                    pause_s=tuple(options["pause"]),
+                )
+            )
+            report["server_peak_rss_mb"] = _peak_rss_mb(server) if server else None
+            report["server_workers"] = options["workers"] if server else None
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+        options["output"].write_text(json.dumps(report, indent=2) + "\n")
+        latency = report["turn_latency_ms"]
+        self.stdout.write(
+            f"sessions {report['sessions']}, turns {report['turns']}/{report['expected_turns']}, "
+            f"{report['turns_per_s']} turns/s over {report['seconds']} s\n"
+            f"lost {report['lost_messages']}, duplicates {report['duplicate_messages']}, "
+            f"wrong replies {report['wrong_replies']}, errors {report['errors']}\n"
+            f"turn latency p50 {latency['p50']} ms, p99 {latency['p99']} ms\n"
+            f"server peak RSS {report['server_peak_rss_mb']} MB"
+        )
+
+
+def _start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning",
+        "--workers", str(workers),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as check:
+            if check.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
+                return server, f"ws://127.0.0.1:{port}"
+        if server.poll() is not None:
+            raise CommandError("the server did not start")
+        time.sleep(0.2)
+    server.kill()
+    raise CommandError("the server did not start within a minute")
+
+
+def _peak_rss_mb(server: subprocess.Popen[bytes]) -> float:
+    """Peak resident memory of the server process and its worker processes (VmHWM)."""
+    pids = [server.pid]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total_kb = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total_kb += int(line.split()[1])
+    return round(total_kb / 1024, 1)

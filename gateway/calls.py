@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, Literal, cast
+from typing import Any, Generic, Literal, TypedDict, Unpack, cast
 
 import pydantic
 from django.conf import settings
@@ -60,6 +60,19 @@ __all__ = [
 
 CacheMode = Literal["off", "exact", "semantic"]
 Messages = Sequence[Mapping[str, str]]
+
+
+class CallOptions(TypedDict, total=False):
+    """How to call: every public call takes these (defaults in ``_Gateway``)."""
+
+    model: LlmModel | str | None  # default: the assistant's model, else the instance's
+    temperature: float
+    max_tokens: int
+    untrusted: Sequence[str] | None  # end-user text in the prompt (default: last user message)
+    first_token_timeout: float | None
+    total_timeout: float | None
+
+
 MAX_REASKS = 2
 MAX_CHAIN = 5
 
@@ -165,12 +178,12 @@ class _Gateway:
         messages: Messages,
         *,
         scope: CallScope,
-        model: LlmModel | str | None,
-        temperature: float,
-        max_tokens: int,
-        untrusted: Sequence[str] | None,
-        first_token_timeout: float | None,
-        total_timeout: float | None,
+        model: LlmModel | str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 512,
+        untrusted: Sequence[str] | None = None,
+        first_token_timeout: float | None = None,
+        total_timeout: float | None = None,
     ) -> None:
         self.messages = [dict(message) for message in messages]
         self.scope = scope
@@ -387,21 +400,12 @@ class _Gateway:
         )
 
 
-def _gateway(messages: Messages, scope: CallScope, **options: Any) -> _Gateway:
-    return _Gateway(messages, scope=scope, **options)
-
-
 def complete(
     messages: Messages,
     *,
     scope: CallScope,
-    model: LlmModel | str | None = None,
-    temperature: float = 0.3,
-    max_tokens: int = 512,
     cache: CacheMode = "exact",
-    untrusted: Sequence[str] | None = None,
-    first_token_timeout: float | None = None,
-    total_timeout: float | None = None,
+    **options: Unpack[CallOptions],
 ) -> Completion:
     """A chat completion through the fallback chain; raises a ``GatewayError`` subclass.
 
@@ -409,16 +413,7 @@ def complete(
     it is checked for prompt injection. The answer may be shorter than asked when the model ran
     out of tokens (``finish_reason == "length"``) or a refusal (``"refusal"``).
     """
-    call = _gateway(
-        messages,
-        scope,
-        model=model,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        untrusted=untrusted,
-        first_token_timeout=first_token_timeout,
-        total_timeout=total_timeout,
-    )
+    call = _Gateway(messages, scope=scope, **options)
     call.admit()
     if cached := call.cache_get(cache):
         return cached
@@ -442,13 +437,8 @@ def stream(
     messages: Messages,
     *,
     scope: CallScope,
-    model: LlmModel | str | None = None,
-    temperature: float = 0.3,
-    max_tokens: int = 512,
     cache: CacheMode = "exact",
-    untrusted: Sequence[str] | None = None,
-    first_token_timeout: float | None = None,
-    total_timeout: float | None = None,
+    **options: Unpack[CallOptions],
 ) -> Iterator[StreamEvent]:
     """Text as the model writes it: ``Delta`` events, then one ``Done`` or ``Failed``.
 
@@ -457,16 +447,7 @@ def stream(
     the partial text, and the ledger records the attempt as partial.
     """
     try:
-        call = _gateway(
-            messages,
-            scope,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            untrusted=untrusted,
-            first_token_timeout=first_token_timeout,
-            total_timeout=total_timeout,
-        )
+        call = _Gateway(messages, scope=scope, **options)
         call.admit()
         if cached := call.cache_get(cache):
             yield Delta(cached.text)
@@ -587,13 +568,8 @@ def structured(
     schema: type[Schema],
     *,
     scope: CallScope,
-    model: LlmModel | str | None = None,
-    temperature: float = 0.0,
-    max_tokens: int = 512,
     cache: CacheMode = "exact",
-    untrusted: Sequence[str] | None = None,
-    first_token_timeout: float | None = None,
-    total_timeout: float | None = None,
+    **options: Unpack[CallOptions],
 ) -> Structured[Schema]:
     """An answer validated against ``schema``, or a typed error — never an unchecked dict.
 
@@ -601,16 +577,8 @@ def structured(
     prompt; broken JSON is repaired locally, then re-asked (at most twice, with the validation
     errors), then the fallback model is tried. Truncated output and refusals are reported as such.
     """
-    call = _gateway(
-        messages,
-        scope,
-        model=model,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        untrusted=untrusted,
-        first_token_timeout=first_token_timeout,
-        total_timeout=total_timeout,
-    )
+    options.setdefault("temperature", 0.0)  # the same question should get the same fields
+    call = _Gateway(messages, scope=scope, **options)
     call.admit()
     schema_key = schema.model_json_schema()
     if (cached := call.cache_get(cache, schema_key)) is not None:
@@ -643,7 +611,8 @@ def structured(
             if result.finish_reason == "length":
                 call.record.save(outcome=Outcome.TRUNCATED, output=result.text)
                 raise Truncated(
-                    f"the answer was cut off at {max_tokens} tokens", request_id=call.record.id
+                    f"the answer was cut off at {call.max_tokens} tokens",
+                    request_id=call.record.id,
                 )
             parsed = output_parse(result.text, schema)
             if parsed.value is not None:

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from builder import services
 from builder.api.permissions import WorkspaceRole
+from builder.api.serializers import AssistantOwned
 from builder.models import (
     NAME_MAX_LENGTH,
     Assistant,
@@ -76,7 +77,7 @@ class UtteranceSerializer(serializers.ModelSerializer[Utterance]):
         read_only_fields = ["id", "created_at"]
 
 
-class IntentSerializer(serializers.ModelSerializer[Intent]):
+class IntentSerializer(AssistantOwned):
     assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     utterance_count = serializers.IntegerField(read_only=True)
@@ -101,14 +102,6 @@ class IntentSerializer(serializers.ModelSerializer[Intent]):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if self.instance is not None:
-            self.fields["assistant"].read_only = True
-        elif request is not None:
-            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
 
 
 class IntentViewSet(viewsets.ModelViewSet[Intent]):
@@ -201,7 +194,7 @@ class UtteranceViewSet(
         services.utterance_delete(utterance=instance)
 
 
-class EntitySerializer(serializers.ModelSerializer[Entity]):
+class EntitySerializer(AssistantOwned):
     assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     kind = serializers.ChoiceField(choices=EntityKind.choices, default=EntityKind.LIST)
@@ -223,12 +216,8 @@ class EntitySerializer(serializers.ModelSerializer[Entity]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
         if self.instance is not None:
-            self.fields["assistant"].read_only = True
-            self.fields["name"].read_only = True
-        elif request is not None:
-            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
+            self.fields["name"].read_only = True  # utterances and flows refer to it by name
 
 
 class EntityViewSet(viewsets.ModelViewSet[Entity]):
@@ -254,7 +243,7 @@ class EntityViewSet(viewsets.ModelViewSet[Entity]):
         services.entity_delete(entity=instance)
 
 
-class FlowSerializer(serializers.ModelSerializer[Flow]):
+class FlowSerializer(AssistantOwned):
     assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     graph = serializers.JSONField(help_text="Steps, connections and triggers; see flow_graph.")
@@ -263,14 +252,6 @@ class FlowSerializer(serializers.ModelSerializer[Flow]):
         model = Flow
         fields = ["id", "assistant", "name", "graph", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if self.instance is not None:
-            self.fields["assistant"].read_only = True
-        elif request is not None:
-            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
 
 
 class FlowViewSet(viewsets.ModelViewSet[Flow]):

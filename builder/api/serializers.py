@@ -96,6 +96,19 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
             workspace.queryset = Workspace.objects.for_member(request.user)  # type: ignore[attr-defined]
 
 
+class AssistantOwned(serializers.ModelSerializer[Any]):
+    """A row that belongs to an assistant: created only in one of the caller's, never moved."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if self.instance is not None:
+            self.fields["assistant"].read_only = True
+        elif request is not None:
+            members = Assistant.objects.for_member(request.user)
+            self.fields["assistant"].queryset = members  # type: ignore[attr-defined]
+
+
 class PromptVersionSerializer(serializers.ModelSerializer[PromptVersion]):
     model = serializers.SlugRelatedField(
         slug_field="key",
@@ -122,7 +135,7 @@ class PromptVersionSerializer(serializers.ModelSerializer[PromptVersion]):
         read_only_fields = ["id", "number", "variables", "created_at"]
 
 
-class PromptSerializer(serializers.ModelSerializer[Prompt]):
+class PromptSerializer(AssistantOwned):
     assistant = serializers.PrimaryKeyRelatedField(queryset=Assistant.objects.none())
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     latest = serializers.SerializerMethodField()
@@ -132,14 +145,6 @@ class PromptSerializer(serializers.ModelSerializer[Prompt]):
         model = Prompt
         fields = ["id", "assistant", "name", "latest", "first_version", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if self.instance is not None:
-            self.fields["assistant"].read_only = True
-        elif request is not None:
-            self.fields["assistant"].queryset = Assistant.objects.for_member(request.user)  # type: ignore[attr-defined]
 
     def get_latest(self, prompt: Prompt) -> dict[str, Any] | None:
         version = prompt.versions.order_by("-number").first()

@@ -52,6 +52,16 @@ class AssistantForm(forms.Form):
         help_text="What this assistant is for, in a sentence or two.",
     )
     language = forms.ChoiceField(choices=Language.choices, initial=Language.ENGLISH)
+    allowed_origins = forms.CharField(
+        required=False,
+        label="Sites that may embed the web chat",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line, like https://shop.example.com (or * for any site). "
+        "This server's own pages always may.",
+    )
+
+    def origins(self) -> list[str]:
+        return self.cleaned_data.get("allowed_origins", "").split()
 
 
 class MemberAddForm(forms.Form):

@@ -16,11 +16,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import re_path  # noqa: E402
 from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
-from runtime.routing import websocket_urlpatterns  # noqa: E402
+from runtime.routing import (  # noqa: E402
+    public_websocket_urlpatterns,
+    websocket_urlpatterns,
+)
 
 
 class InProcessTaskConsumer(Consumer):
@@ -53,8 +57,16 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": URLRouter(
+            [
+                *public_websocket_urlpatterns,
+                re_path(
+                    r"^",
+                    AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    ),
+                ),
+            ]
         ),
         "lifespan": lifespan,
     }

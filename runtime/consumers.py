@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http.request import validate_host
 
 from builder.models import Assistant
 from runtime.engine import Turn
@@ -27,6 +30,22 @@ from runtime.services import (
 @database_sync_to_async
 def _is_member(user: Any, assistant_id: int) -> bool:
     return Assistant.objects.for_member(user).filter(pk=assistant_id).exists()
+
+
+@database_sync_to_async
+def _origin_allowed(scope: dict[str, Any], assistant_id: int) -> bool:
+    """Browsers say which page opened the socket: this server's own pages, or a site the
+    assistant lists, may chat with it. Clients that send no Origin are not browsers."""
+    origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
+    if origin is None:
+        return True
+    allowed = Assistant.objects.filter(pk=assistant_id).values_list("allowed_origins", flat=True)
+    sites = next(iter(allowed), None)
+    if sites is None:
+        return False  # no such assistant: refuse as if the site were not allowed
+    host = urlsplit(origin).hostname or ""
+    own = validate_host(host, settings.ALLOWED_HOSTS)
+    return own or "*" in sites or origin.rstrip("/").lower() in sites
 
 
 class AssistantEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -81,8 +100,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.assistant_id = int(self.scope["url_route"]["kwargs"]["assistant_id"])
-        if self.draft and not await _is_member(self.scope["user"], self.assistant_id):
-            await self.close()
+        if self.draft:
+            allowed = await _is_member(self.scope["user"], self.assistant_id)
+        else:
+            allowed = await _origin_allowed(self.scope, self.assistant_id)
+        if not allowed:
+            await self.close()  # a refused handshake: 403 before the socket opens
             return
         self.allowance, self.checked = float(BURST), time.monotonic()
         await self.accept()

@@ -74,6 +74,7 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
             "name",
             "description",
             "language",
+            "allowed_origins",
             "llm_model",
             "llm_requests_per_minute",
             "llm_tokens_per_minute",

@@ -143,7 +143,10 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
         workspace = data.pop("workspace")
         if not can_edit(workspace.member_role):
             raise PermissionDenied("Viewers cannot create assistants.")
+        policy = {field: data.pop(field) for field in LLM_POLICY_FIELDS if field in data}
         assistant = services.assistant_create(workspace=workspace, **data)
+        if policy:
+            self._policy_update(assistant, policy)
         serializer.instance = self.get_queryset().get(pk=assistant.pk)
 
     def perform_update(self, serializer: BaseSerializer[Assistant]) -> None:
@@ -151,17 +154,20 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
         data = dict(serializer.validated_data)
         policy = {field: data.pop(field) for field in LLM_POLICY_FIELDS if field in data}
         if policy:
-            current = {field: getattr(assistant, field) for field in LLM_POLICY_FIELDS}
-            merged = current | policy
-            services.assistant_llm_policy_update(
-                assistant=assistant,
-                model=merged["llm_model"],
-                requests_per_minute=merged["llm_requests_per_minute"],
-                tokens_per_minute=merged["llm_tokens_per_minute"],
-                monthly_budget=merged["llm_monthly_budget"],
-                injection_judge=merged["llm_injection_judge"],
-            )
+            self._policy_update(assistant, policy)
         services.assistant_update(assistant=assistant, **data)
+
+    @staticmethod
+    def _policy_update(assistant: Assistant, policy: dict[str, Any]) -> None:
+        merged = {field: getattr(assistant, field) for field in LLM_POLICY_FIELDS} | policy
+        services.assistant_llm_policy_update(
+            assistant=assistant,
+            model=merged["llm_model"],
+            requests_per_minute=merged["llm_requests_per_minute"],
+            tokens_per_minute=merged["llm_tokens_per_minute"],
+            monthly_budget=merged["llm_monthly_budget"],
+            injection_judge=merged["llm_injection_judge"],
+        )
 
     def perform_destroy(self, instance: Assistant) -> None:
         services.assistant_delete(assistant=instance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,7 +40,12 @@ def _clean_language(language: str) -> str:
 
 @transaction.atomic
 def assistant_create(
-    *, workspace: Workspace, name: str, description: str = "", language: str = Language.ENGLISH
+    *,
+    workspace: Workspace,
+    name: str,
+    description: str = "",
+    language: str = Language.ENGLISH,
+    allowed_origins: list[str] | None = None,
 ) -> Assistant:
     """Create an assistant in ``workspace``; names are unique per workspace, ignoring case."""
     name = clean_name(name)
@@ -49,6 +55,7 @@ def assistant_create(
         name=name,
         description=_clean_description(description),
         language=_clean_language(language),
+        allowed_origins=_clean_origins(allowed_origins or []),
     )
     assistant.save()
     return assistant
@@ -61,8 +68,10 @@ def assistant_update(
     name: str | None = None,
     description: str | None = None,
     language: str | None = None,
+    allowed_origins: list[str] | None = None,
 ) -> Assistant:
-    """Rename an assistant or change its description or language; omitted fields stay."""
+    """Rename an assistant or change its description, language or the sites that may embed its
+    web chat; omitted fields stay."""
     if name is not None:
         assistant.name = clean_name(name)
         _ensure_unique_assistant_name(assistant.workspace, assistant.name, exclude=assistant)
@@ -70,7 +79,11 @@ def assistant_update(
         assistant.description = _clean_description(description)
     if language is not None:
         assistant.language = _clean_language(language)
-    assistant.save(update_fields=["name", "description", "language", "updated_at"])
+    if allowed_origins is not None:
+        assistant.allowed_origins = _clean_origins(allowed_origins)
+    assistant.save(
+        update_fields=["name", "description", "language", "allowed_origins", "updated_at"]
+    )
     assistant_event_send(
         assistant_id=assistant.pk,
         event="assistant.updated",
@@ -82,6 +95,22 @@ def assistant_update(
         },
     )
     return assistant
+
+
+def _clean_origins(origins: list[str]) -> list[str]:
+    cleaned = []
+    for origin in origins:
+        origin = origin.strip().rstrip("/").lower()
+        if not origin:
+            continue
+        parsed = urlsplit(origin)
+        exact = parsed.scheme in ("http", "https") and parsed.netloc and not parsed.path
+        if origin != "*" and not exact:
+            raise ValidationError(
+                {"allowed_origins": f"{origin!r} is not a site: write https://host[:port] or *."}
+            )
+        cleaned.append(origin)
+    return list(dict.fromkeys(cleaned))
 
 
 @transaction.atomic

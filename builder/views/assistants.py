@@ -36,10 +36,18 @@ def assistant_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "name": assistant.name,
         "description": assistant.description,
         "language": assistant.language,
+        "allowed_origins": "\n".join(assistant.allowed_origins),
     }
     form = AssistantForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        saved = submit(form, services.assistant_update, assistant=assistant, **form.cleaned_data)
+        fields = {key: form.cleaned_data[key] for key in ("name", "description", "language")}
+        saved = submit(
+            form,
+            services.assistant_update,
+            assistant=assistant,
+            allowed_origins=form.origins(),
+            **fields,
+        )
         if saved:
             messages.success(request, "Assistant saved.")
             return redirect("assistant-detail", pk=assistant.pk)

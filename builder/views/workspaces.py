@@ -35,8 +35,13 @@ def workspace_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     workspace = member_workspace(request, pk, edit=request.method == "POST")
     form = AssistantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        fields = {key: form.cleaned_data[key] for key in ("name", "description", "language")}
         assistant = submit(
-            form, services.assistant_create, workspace=workspace, **form.cleaned_data
+            form,
+            services.assistant_create,
+            workspace=workspace,
+            allowed_origins=form.origins(),
+            **fields,
         )
         if assistant:
             messages.success(request, f"Assistant “{assistant.name}” created.")

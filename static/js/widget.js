@@ -4,6 +4,7 @@
  *   <script src="https://YOUR-PARLEY/static/js/widget.js" data-assistant="ID" defer></script>
  *
  * Optional: data-title="Pizza Palace", data-color="#c2410c", data-open="true".
+ * The page's site must be one the assistant allows (its edit page, "Sites that may embed").
  * It opens a chat bubble talking to the assistant's published version over a websocket, renders
  * text, buttons and streamed answers, reconnects by itself and, after a reload, redraws the
  * conversation and carries on (the conversation id lives in localStorage).

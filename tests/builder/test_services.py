@@ -31,3 +31,9 @@ def test_a_workspace_keeps_an_owner_once_a_second_owner_exists(
 def test_adding_someone_twice_is_refused(workspace: Workspace, editor: User) -> None:
     with pytest.raises(ValidationError, match="already a member"):
         services.member_add(workspace=workspace, username_or_email="EDDIE", role=Role.VIEWER)
+
+
+@pytest.mark.parametrize("origin", ["shop.example.com", "ftp://shop.example.com", "https://x/y"])
+def test_an_allowed_origin_must_be_a_site(assistant, origin) -> None:
+    with pytest.raises(ValidationError, match="not a site"):
+        services.assistant_update(assistant=assistant, allowed_origins=[origin])

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
+from builder import services
 from builder.demo import demo_content_seed
 from builder.models import Assistant
 from config.asgi import application
@@ -179,3 +180,33 @@ async def test_outsiders_cannot_open_the_test_chat(client_for, outsider, pizza):
 
     assert not connected
     assert not await sync_to_async(Conversation.objects.exists)()
+
+
+async def open_public(assistant: Assistant, origin: str | None):
+    headers = [(b"host", b"testserver")]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    chat = WebsocketCommunicator(application, f"/ws/chat/{assistant.pk}/", headers=headers)
+    connected, _ = await chat.connect()
+    if connected:
+        await chat.disconnect()
+    return connected
+
+
+async def test_the_web_chat_opens_only_from_this_server_or_the_assistants_own_sites(pizza):
+    assert await open_public(pizza, "http://testserver")  # e.g. the demo page
+    assert await open_public(pizza, None)  # not a browser
+    assert not await open_public(pizza, "https://shop.example.com")
+
+    await sync_to_async(services.assistant_update)(
+        assistant=pizza, allowed_origins=["https://Shop.example.com/"]
+    )
+
+    assert await open_public(pizza, "https://shop.example.com")
+    assert not await open_public(pizza, "https://evil.example.com")
+
+
+async def test_a_site_list_with_a_star_lets_any_site_embed_the_chat(pizza):
+    await sync_to_async(services.assistant_update)(assistant=pizza, allowed_origins=["*"])
+
+    assert await open_public(pizza, "https://anywhere.example.org")

@@ -17,7 +17,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import Assistant, EntityKind, Workspace
+from builder.models import Assistant, EntityKind, Intent, Workspace
 from builder.services.assistants import assistant_create
 from builder.services.flows import flow_create
 from builder.services.nlu import entity_create, entity_update, intent_create, utterances_add
@@ -273,15 +273,23 @@ def _rasa_intent(
         cursor = _line_of(lines, f"- {example}", cursor) or cursor
         try:
             parsed = rasa_example(example)
-            added = utterances_add(intent=intent, utterances=[parsed])
         except ValidationError as error:
-            reason = " ".join(error.messages).removeprefix("line 1: ")
-            report.skipped.append(f"line {cursor}: {example!r} skipped: {reason}")
+            report.skipped.append(f"line {cursor}: {example!r} skipped: {' '.join(error.messages)}")
             continue
-        if added:
-            report.utterances_added += 1
-        else:
-            report.skipped.append(f"line {cursor}: {parsed['text']!r} skipped: already there")
+        _add(report, intent, parsed, f"line {cursor}: {parsed['text']!r} skipped")
+
+
+def _add(report: ImportReport, intent: Intent, utterance: str | dict[str, Any], where: str) -> None:
+    """Add one utterance, counting it, or saying in the report why it was skipped."""
+    try:
+        added = utterances_add(intent=intent, utterances=[utterance])
+    except ValidationError as error:
+        report.skipped.append(f"{where}: {' '.join(error.messages).removeprefix('line 1: ')}")
+        return
+    if added:
+        report.utterances_added += 1
+    else:
+        report.skipped.append(f"{where}: already there")
 
 
 def _rasa_regex(
@@ -385,16 +393,7 @@ def nlu_import_csv(*, assistant: Assistant, text: str) -> ImportReport:
                 continue
             report.intents_created.append(name)
         for number, utterance in rows:
-            try:
-                added = utterances_add(intent=intent, utterances=[utterance])
-            except ValidationError as error:
-                reason = " ".join(error.messages).removeprefix("line 1: ")
-                report.skipped.append(f"line {number}: {reason}")
-                continue
-            if added:
-                report.utterances_added += 1
-            else:
-                report.skipped.append(f"line {number}: already there")
+            _add(report, intent, utterance, f"line {number}")
     return report
 
 

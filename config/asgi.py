@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from typing import Any
 
 from django.core.asgi import get_asgi_application
@@ -21,6 +22,7 @@ from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
+from gateway.providers.local import local_model_preload  # noqa: E402
 from runtime.routing import (  # noqa: E402
     public_websocket_urlpatterns,
     websocket_urlpatterns,
@@ -46,6 +48,11 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 options: dict[str, Any] = settings.HUEY["consumer"]
                 consumer = InProcessTaskConsumer(HUEY, **options)
                 consumer.start()
+            if settings.LLM_PRELOAD_LOCAL:
+                # Load the bundled model now, beside serving, so no user waits for it.
+                threading.Thread(
+                    target=local_model_preload, name="llm-preload", daemon=True
+                ).start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if consumer is not None:

@@ -267,6 +267,7 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", schemes=("http", "https"))
 OPENAI_MODELS = env_list("OPENAI_MODELS", ["gpt-4o-mini"]) or ["gpt-4o-mini"]
 LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL")  # a catalogue key such as openai:gpt-4o
+LLM_PRELOAD_LOCAL = env_bool("LLM_PRELOAD_LOCAL", True)  # load it when the server starts
 LLM_LOCAL_THREADS = env_int("LLM_LOCAL_THREADS", min(4, os.cpu_count() or 1), minimum=1)
 LLM_FIRST_TOKEN_TIMEOUT_S = env_float("LLM_FIRST_TOKEN_TIMEOUT_S", 15.0, minimum=0.1)
 LLM_TOTAL_TIMEOUT_S = env_float("LLM_TOTAL_TIMEOUT_S", 120.0, minimum=0.1)

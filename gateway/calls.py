@@ -197,6 +197,7 @@ class _Gateway:
         self.total_timeout = total_timeout or settings.LLM_TOTAL_TIMEOUT_S
         self.started = time.perf_counter()
         self.input_estimate = 0
+        self._exact: tuple[object, str] | None = None
 
     # --- before anything is sent
     def admit(self) -> None:
@@ -275,7 +276,7 @@ class _Gateway:
             return None
         model = self.chain[0]
         scope = self.cache_scope(model)
-        found = caches.exact_get(caches.exact_key(scope, self._cache_request(extra)))
+        found = caches.exact_get(self._exact_key(extra))
         if found is None and mode == "semantic" and self._semantic_allowed():
             found = caches.semantic_index.lookup(
                 caches.semantic_scope(scope, self.messages), self.messages[-1]["content"]
@@ -291,7 +292,7 @@ class _Gateway:
             return
         answer = caches.CachedAnswer(completion.text, completion.finish_reason, completion.model)
         scope = self.cache_scope(self.chain[0])
-        caches.exact_put(caches.exact_key(scope, self._cache_request(extra)), answer)
+        caches.exact_put(self._exact_key(extra), answer)
         if mode == "semantic" and self._semantic_allowed() and self.scope.workspace_id:
             caches.semantic_index.put(
                 caches.semantic_scope(scope, self.messages),
@@ -299,6 +300,13 @@ class _Gateway:
                 self.messages[-1]["content"],
                 answer,
             )
+
+    def _exact_key(self, extra: object) -> str:
+        """The exact-cache key, hashed once per call: the lookup and the store share it."""
+        if self._exact is None or self._exact[0] is not extra:
+            request = self._cache_request(extra)
+            self._exact = (extra, caches.exact_key(self.cache_scope(self.chain[0]), request))
+        return self._exact[1]
 
     def _semantic_allowed(self) -> bool:
         return self.scope.workspace_id is not None and self.messages[-1]["role"] == "user"

@@ -27,16 +27,14 @@ class AssistantCapabilities:
         assistant_id: int,
         nlu: Callable[[], NluModel],
         prompts: dict[int, PromptVersion],
-        threshold: float | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.assistant_id = assistant_id
         self.nlu = nlu  # asked on every turn: a newly trained or published model is used at once
         self.prompts = prompts
-        self.threshold = threshold
 
     def understand(self, text: str) -> Understanding:
-        parsed = self.nlu().parse(text, threshold=self.threshold)
+        parsed = self.nlu().parse(text)
         return Understanding(
             intent=parsed.intent,
             confidence=parsed.confidence,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpResponse
@@ -19,6 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from builder import services
+from builder.api.access import of_assistant, request_user
 from builder.api.permissions import WorkspaceRole
 from builder.api.serializers import AssistantOwned
 from builder.models import (
@@ -39,20 +39,8 @@ from nlu.registry import NotPublished
 from nlu.store import registry
 
 
-def _user(request: Request) -> User:
-    return cast(User, request.user)
-
-
 def _member_assistants(request: Request) -> QuerySet[Assistant]:
-    return Assistant.objects.for_member(_user(request))
-
-
-def _of_assistant(request: Request, rows: QuerySet[Any]) -> QuerySet[Any]:
-    """Rows narrowed to ``?assistant=ID`` when the query asks for one."""
-    assistant = request.query_params.get("assistant")
-    if assistant is not None:
-        rows = rows.filter(assistant_id=assistant if assistant.isdigit() else 0)
-    return rows
+    return Assistant.objects.for_member(request_user(request))
 
 
 def _editable(assistant: Assistant) -> Assistant:
@@ -111,10 +99,10 @@ class IntentViewSet(viewsets.ModelViewSet[Intent]):
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Intent]:
-        intents = member_rows(Intent.objects.all(), _user(self.request))
+        intents = member_rows(Intent.objects.all(), request_user(self.request))
         counted = intents.annotate(utterance_count=Count("utterances"))
         # Meta.ordering does not apply to a GROUP BY query; pages need a stable order.
-        return _of_assistant(self.request, counted).order_by(Lower("name"), "id")
+        return of_assistant(self.request, counted).order_by(Lower("name"), "id")
 
     def perform_create(self, serializer: BaseSerializer[Intent]) -> None:
         data = dict(serializer.validated_data)
@@ -141,7 +129,9 @@ class IntentUtterancesView(APIView):
     """An intent's utterances; POST adds many at once (bulk paste), skipping duplicates."""
 
     def intent(self, pk: int) -> Intent:
-        return get_object_or_404(member_rows(Intent.objects.all(), _user(self.request)), pk=pk)
+        return get_object_or_404(
+            member_rows(Intent.objects.all(), request_user(self.request)), pk=pk
+        )
 
     @extend_schema(responses=UtteranceSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
@@ -177,7 +167,7 @@ class UtteranceViewSet(
 
     def get_queryset(self) -> QuerySet[Utterance]:
         rows = member_rows(
-            Utterance.objects.all(), _user(self.request), assistant="intent__assistant"
+            Utterance.objects.all(), request_user(self.request), assistant="intent__assistant"
         )
         return rows.select_related("intent__assistant")
 
@@ -227,7 +217,9 @@ class EntityViewSet(viewsets.ModelViewSet[Entity]):
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Entity]:
-        return _of_assistant(self.request, member_rows(Entity.objects.all(), _user(self.request)))
+        return of_assistant(
+            self.request, member_rows(Entity.objects.all(), request_user(self.request))
+        )
 
     def perform_create(self, serializer: BaseSerializer[Entity]) -> None:
         data = dict(serializer.validated_data)
@@ -261,7 +253,9 @@ class FlowViewSet(viewsets.ModelViewSet[Flow]):
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Flow]:
-        return _of_assistant(self.request, member_rows(Flow.objects.all(), _user(self.request)))
+        return of_assistant(
+            self.request, member_rows(Flow.objects.all(), request_user(self.request))
+        )
 
     def perform_create(self, serializer: BaseSerializer[Flow]) -> None:
         data = dict(serializer.validated_data)

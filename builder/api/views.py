@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from builder import services
+from builder.api.access import of_assistant, request_user
 from builder.api.permissions import WorkspaceRole
 from builder.api.serializers import (
     AssistantSerializer,
@@ -37,11 +37,6 @@ from builder.models import (
 )
 
 
-def _user(request: Request) -> User:
-    """The caller; every endpoint here requires authentication."""
-    return cast(User, request.user)
-
-
 class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
     """Workspaces you belong to. Creating one makes you its owner."""
 
@@ -50,11 +45,11 @@ class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
     requires_owner = True
 
     def get_queryset(self) -> QuerySet[Workspace]:
-        return Workspace.objects.for_member(_user(self.request))
+        return Workspace.objects.for_member(request_user(self.request))
 
     def perform_create(self, serializer: BaseSerializer[Workspace]) -> None:
         workspace = services.workspace_create(
-            name=serializer.validated_data["name"], owner=_user(self.request)
+            name=serializer.validated_data["name"], owner=request_user(self.request)
         )
         serializer.instance = self.get_queryset().get(pk=workspace.pk)
 
@@ -75,7 +70,7 @@ class MembershipViewSet(
 
     def workspace(self) -> Workspace:
         return get_object_or_404(
-            Workspace.objects.for_member(_user(self.request)), pk=self.kwargs["workspace_pk"]
+            Workspace.objects.for_member(request_user(self.request)), pk=self.kwargs["workspace_pk"]
         )
 
     def owned_workspace(self) -> Workspace:
@@ -132,7 +127,7 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Assistant]:
-        assistants = Assistant.objects.for_member(_user(self.request))
+        assistants = Assistant.objects.for_member(request_user(self.request))
         workspace = self.request.query_params.get("workspace")
         if workspace is not None:
             assistants = assistants.filter(workspace_id=workspace if workspace.isdigit() else 0)
@@ -186,11 +181,7 @@ class PromptViewSet(
     permission_classes = [WorkspaceRole]
 
     def get_queryset(self) -> QuerySet[Prompt]:
-        prompts = Prompt.objects.for_member(_user(self.request))
-        assistant = self.request.query_params.get("assistant")
-        if assistant is not None:
-            prompts = prompts.filter(assistant_id=assistant if assistant.isdigit() else 0)
-        return prompts
+        return of_assistant(self.request, Prompt.objects.for_member(request_user(self.request)))
 
     def perform_create(self, serializer: BaseSerializer[Prompt]) -> None:
         data = dict(serializer.validated_data)
@@ -211,7 +202,7 @@ class PromptVersionViewSet(
 
     def prompt(self) -> Prompt:
         """The prompt, if it belongs to one of the caller's assistants (else 404)."""
-        prompts = Prompt.objects.for_member(_user(self.request))
+        prompts = Prompt.objects.for_member(request_user(self.request))
         return get_object_or_404(prompts, pk=self.kwargs["prompt_pk"])
 
     def get_queryset(self) -> QuerySet[PromptVersion]:

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from builder import services
-from builder.demo_content import ANNOTATED, ENTITIES, FLOW, INTENTS
+from builder.demo_content import ANNOTATED, ENTITIES, FLOW, INTENTS, KNOWLEDGE
 from builder.models import Assistant, Membership, Role, Workspace
+from knowledge.services import document_upload, knowledge_base_of
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "parley-demo"  # noqa: S105 -- printed on purpose: it is the demo login
@@ -86,6 +87,10 @@ def demo_content_seed(assistant: Assistant) -> None:
             )
     if not assistant.flows.exists():
         services.flow_create(assistant=assistant, name="Main", graph=FLOW)
+    kb = knowledge_base_of(assistant)
+    for name, text in KNOWLEDGE.items():
+        if not kb.documents.filter(name=name).exists():
+            document_upload(kb, name=name, data=text.encode())
 
 
 def demo_publish(assistant: Assistant) -> bool:

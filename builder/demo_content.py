@@ -180,7 +180,7 @@ FLOW: dict[str, Any] = {
                 {"label": "Track my order", "next": "track"},
                 {"label": "Opening hours", "next": "hours"},
             ],
-            "no_match": "fallback",
+            "no_match": "faq",
         },
         {
             "id": "ask_size", "type": "capture", "x": 320, "y": 40,
@@ -209,7 +209,7 @@ FLOW: dict[str, Any] = {
         {
             "id": "confirm", "type": "message", "x": 1160, "y": 40,
             "text": "One {{size}} {{topping}} pizza, coming up!{{extra}} Anything else?",
-            "no_match": "fallback",
+            "no_match": "faq",
         },
         {
             "id": "track", "type": "message", "x": 320, "y": 240,
@@ -218,6 +218,14 @@ FLOW: dict[str, Any] = {
         {
             "id": "hours", "type": "message", "x": 320, "y": 380,
             "text": "We are open every day from 11:00 to 23:00.",
+        },
+        {
+            "id": "faq", "type": "kb_answer", "x": 40, "y": 240,
+            "next": "anything_else", "no_answer": "fallback",
+        },
+        {
+            "id": "anything_else", "type": "message", "x": 40, "y": 520,
+            "text": "Anything else I can do for you?", "no_match": "faq",
         },
         {
             "id": "fallback", "type": "message", "x": 40, "y": 380,
@@ -231,3 +239,32 @@ FLOW: dict[str, Any] = {
     ],
     "variables": ["extra"],
 }  # fmt: skip
+
+# The demo's knowledge base: what the flow's knowledge-base step answers from (file name: text).
+KNOWLEDGE = {
+    "pizza-palace-faq.md": """# Pizza Palace FAQ
+
+## Allergens and diets
+Every pizza can be made on a gluten-free base for 2 euros more; it is baked on a separate stone,
+but our kitchen handles wheat flour, so we cannot promise it is free of traces. Vegan cheese made
+from cashews is available on every pizza at no extra cost. Our dough contains no eggs or milk.
+
+## Delivery
+We deliver within 5 km of the shop, every day from 11:00 to 22:30. Delivery is free for orders
+over 20 euros; below that it costs 2.50 euros. A typical delivery takes 30 to 40 minutes.
+
+## Payment
+You can pay by card, Apple Pay, Google Pay or cash on delivery. Meal vouchers are accepted in the
+shop only.
+""",
+    "pizza-palace-about.md": """# About Pizza Palace
+
+## Our kitchen
+Our dough is made fresh every morning with Italian 00 flour and rests for 48 hours before it is
+baked in a wood-fired oven at 450 °C.
+
+## Groups and parties
+For parties of more than 10 people, call the shop on 020 7946 0321 a day ahead; we prepare a
+group menu with a 10% discount.
+""",
+}

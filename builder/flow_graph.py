@@ -18,7 +18,9 @@ Step types and their fields (every ``next``-like field names another step's id):
 - ``set``: ``variable`` = ``value`` (a template), then ``next``.
 - ``generate``: ``prompt`` (a prompt of the assistant, by id) with the conversation's variables,
   streamed to the user; ``variable`` keeps the text; ``next``.
-- ``kb_answer``: answers from the knowledge base; ``next``, ``no_answer``.
+- ``kb_answer``: answers ``question`` (a template; default the user's last message) from the
+  knowledge base, streamed with its sources; ``tags`` limits it to documents with one of them;
+  ``variable`` keeps the answer; ``next``, ``no_answer`` (nothing relevant found).
 - ``api_call``: ``method``, ``url``, ``headers``, ``body`` (templates), ``response_map``
   {variable: "json.path"}, ``timeout_s``; ``next``, ``on_error``.
 - ``end``: optional ``text``; ``handoff`` to a person.
@@ -91,7 +93,7 @@ def waits_for_user(step: dict[str, Any]) -> bool:
 
 
 def _templates(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for field in ("text", "prompt", "reprompt", "value", "url", "body"):
+    for field in ("text", "prompt", "reprompt", "value", "url", "body", "question"):
         if isinstance(step.get(field), str):
             yield field, step[field]
     for name, value in (step.get("headers") or {}).items():
@@ -100,7 +102,7 @@ def _templates(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def _assigned(step: dict[str, Any]) -> Iterator[str]:
-    if step.get("type") in ("capture", "set", "generate") and step.get("variable"):
+    if step.get("type") in ("capture", "set", "generate", "kb_answer") and step.get("variable"):
         yield str(step["variable"])
     if step.get("type") == "api_call":
         yield from (str(name) for name in (step.get("response_map") or {}))

@@ -13,7 +13,7 @@ from nlu.entities import BUILT_INS
 T = TypeVar("T")
 
 
-def submit(form: forms.Form, service: Callable[..., T], **kwargs: Any) -> T | None:
+def submit(form: forms.BaseForm, service: Callable[..., T], **kwargs: Any) -> T | None:
     """Run a service for a valid form; a ValidationError it raises shows on the form's fields.
 
     Returns what the service returned, or None when the form now carries the errors.

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "nlu",
     "gateway",
     "runtime",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
@@ -280,3 +281,11 @@ LLM_MAX_PROMPT_CHARS = env_int("LLM_MAX_PROMPT_CHARS", 200_000, minimum=1)
 LLM_CACHE_TTL_S = env_int("LLM_CACHE_TTL_S", 24 * 3600, minimum=1)
 # Ledger rows are written in batches by a background thread, so calls do not wait for the database.
 LLM_LEDGER_WRITE_BEHIND = env_bool("LLM_LEDGER_WRITE_BEHIND", True)
+
+# --- Knowledge bases
+KB_MAX_DOCUMENT_BYTES = env_int("KB_MAX_DOCUMENT_MB", 10, minimum=1) * 1_000_000
+KB_MAX_DOCUMENTS = env_int("KB_MAX_DOCUMENTS", 1000, minimum=1)  # per knowledge base
+KB_FETCH_TIMEOUT_S = env_float("KB_FETCH_TIMEOUT_S", 10.0, minimum=0.1)
+# Fetching URLs on this server's own network (loopback, private ranges) is refused unless allowed:
+# a knowledge-base URL must not become a way to read internal services.
+KB_FETCH_PRIVATE_HOSTS = env_bool("KB_FETCH_PRIVATE_HOSTS", False)

@@ -81,7 +81,12 @@ class InteractView(APIView):
                 "messages": frames,
                 "turn": None
                 if done is None
-                else {"intent": done.intent, "confidence": done.confidence, "path": done.path},
+                else {
+                    "intent": done.intent,
+                    "confidence": done.confidence,
+                    "path": done.path,
+                    "knowledge": done.knowledge,
+                },
             }
         )
 

@@ -1,5 +1,6 @@
 """What the dialog engine can do for one assistant: understand (the in-house NLU), generate (the
-LLM gateway, streamed) and call the APIs a flow names (httpx, with the step's time limit)."""
+LLM gateway, streamed), answer from the knowledge base and call the APIs a flow names (httpx,
+with the step's time limit)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+from channels.db import database_sync_to_async
 
 from builder.models import PromptVersion
 from gateway.calls import Delta, Done, astream, prompt_call
 from gateway.errors import GatewayError
 from gateway.models import Purpose
+from knowledge.answering import Answer, kb_answer_stream
+from knowledge.models import KnowledgeBase
 from nlu.model import NluModel
-from runtime.engine import StepFailed, Understanding, render
+from runtime.engine import Knowledge, StepFailed, Understanding, render
 
 API_MAX_BYTES = 1_000_000
 
@@ -27,11 +31,13 @@ class AssistantCapabilities:
         assistant_id: int,
         nlu: Callable[[], NluModel],
         prompts: dict[int, PromptVersion],
+        knowledge_base_id: int | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.assistant_id = assistant_id
         self.nlu = nlu  # asked on every turn: a newly trained or published model is used at once
         self.prompts = prompts
+        self.knowledge_base_id = knowledge_base_id
 
     def understand(self, text: str) -> Understanding:
         parsed = self.nlu().parse(text)
@@ -99,3 +105,30 @@ class AssistantCapabilities:
             return response.json() if response.content else None
         except json.JSONDecodeError as error:
             raise StepFailed(f"{method} {url} did not answer JSON") from error
+
+    async def knowledge(
+        self, question: str, tags: list[str] | None
+    ) -> AsyncIterator[str | Knowledge]:
+        if self.knowledge_base_id is None:
+            yield Knowledge(found=False, reason="the assistant has no knowledge base")
+            return
+        # Read fresh each time: its revision says whether the search index is current.
+        kb = await database_sync_to_async(
+            KnowledgeBase.objects.select_related("assistant")
+            .filter(pk=self.knowledge_base_id)
+            .first
+        )()
+        if kb is None:
+            yield Knowledge(found=False, reason="the knowledge base was deleted")
+            return
+        async for item in kb_answer_stream(kb, question, tags=tags):
+            if isinstance(item, Answer):
+                yield Knowledge(
+                    found=item.found,
+                    text=item.text,
+                    sources=item.sources if item.found else [],
+                    complete=item.complete,
+                    reason=item.reason,
+                )
+            else:
+                yield item

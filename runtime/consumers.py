@@ -203,6 +203,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     "entities": turn.entities,
                     "path": turn.path,
                     "steps": turn.steps,
+                    "knowledge": turn.knowledge,
                 }
             )
 

@@ -5,8 +5,8 @@ The engine holds no I/O of its own. It is given the flow, the session's state an
 sends each bot message through ``emit`` as soon as it exists, so a streamed answer starts at once.
 
 For each user turn the understanding order is: a button of the waiting step, what a capture step
-is waiting for, the step's own intents, the global intent triggers, the step's no-match path, then
-a global no-match reply.
+is waiting for, the step's own intents, the global intent triggers, the step's no-match path, the
+knowledge base (when the assistant has one and it finds an answer), then a global no-match reply.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class Understanding:
 class Turn:
     """What happened in one turn, for the transcript and the test panel."""
 
-    path: str = ""  # start, button, capture, step-intent, global-intent, no-match, fallback
+    # start, button, capture, step-intent, global-intent, no-match, knowledge, fallback
+    path: str = ""
     intent: str | None = None
     confidence: float = 0.0
     entities: list[dict[str, Any]] = field(default_factory=list)
@@ -74,6 +75,18 @@ class Turn:
     steps: list[str] = field(default_factory=list)
     handoff: bool = False
     errors: list[str] = field(default_factory=list)
+    knowledge: dict[str, Any] | None = None  # what the knowledge base found, when it was asked
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What the knowledge base made of a question, after the text it streamed (if any)."""
+
+    found: bool
+    text: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = True  # False: the answer broke off part-way
+    reason: str = ""  # why nothing was found
 
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
@@ -88,6 +101,10 @@ class Capabilities(Protocol):
 
     async def call_api(self, step: dict[str, Any], variables: dict[str, Any]) -> Any:
         """The JSON answer of an API-call step; raises ``StepFailed`` on any failure."""
+        ...
+
+    def knowledge(self, question: str, tags: list[str] | None) -> AsyncIterator[str | Knowledge]:
+        """An answer from the knowledge base: text chunks, then one ``Knowledge``."""
         ...
 
 
@@ -313,9 +330,51 @@ class Engine:
             turn.path = "no-match"
             await self._walk(waiting["no_match"], state, turn, emit)
             return turn
+        question = str(state.variables.get("last_utterance") or "")
+        if question.strip() and await self._knowledge(question, None, state, turn, emit):
+            turn.path = "knowledge"  # answered; the conversation stays where it was
+            return turn
         turn.path = "fallback"
         await emit(text_message(self.no_match_reply))
         return turn
+
+    async def _knowledge(
+        self,
+        question: str,
+        step: dict[str, Any] | None,
+        state: State,
+        turn: Turn,
+        emit: Emit,
+    ) -> bool:
+        """Stream an answer from the knowledge base; False (nothing shown) when it has none."""
+        tags = [str(tag) for tag in (step or {}).get("tags") or []] or None
+        started, result = False, Knowledge(found=False, reason="no answer")
+        async for item in self.capabilities.knowledge(question, tags):
+            if isinstance(item, Knowledge):
+                result = item
+                continue
+            if not started:
+                started = True
+                await emit({"type": "stream.start", "step": (step or {}).get("id", "knowledge")})
+            await emit({"type": "stream.chunk", "text": item})
+        if started:
+            await emit(
+                {
+                    "type": "stream.end",
+                    "complete": result.complete,
+                    "text": result.text,
+                    "sources": result.sources,
+                }
+            )
+        turn.knowledge = {
+            "question": question,
+            "found": result.found,
+            "reason": result.reason,
+            "sources": result.sources,
+        }
+        if result.found and step is not None and step.get("variable"):
+            state.variables[step["variable"]] = result.text
+        return result.found
 
     # --- walking the graph ----------------------------------------------------------------
     async def _walk(
@@ -379,8 +438,9 @@ class Engine:
             elif kind == "api_call":
                 step_id = await self._api_call(step, state, turn)
             elif kind == "kb_answer":
-                # Knowledge bases arrive with their own issue; until then every question is unknown.
-                step_id = step.get("no_answer") or step.get("next")
+                question = render(str(step.get("question") or "{{last_utterance}}"), variables)
+                found = await self._knowledge(question, step, state, turn, emit)
+                step_id = step.get("next") if found else step.get("no_answer") or step.get("next")
             elif kind == "end":
                 if step.get("text"):
                     await emit(text_message(render(step["text"], variables)))

@@ -72,6 +72,7 @@ class TurnRecord(models.Model):
     ranking = models.JSONField(default=list)
     steps = models.JSONField(default=list)
     errors = models.JSONField(default=list)
+    knowledge = models.JSONField(null=True, blank=True)  # the knowledge-base lookup, if any
     latency_ms = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
 

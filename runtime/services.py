@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 from builder.models import Assistant, Prompt, PromptVersion
+from knowledge.models import KnowledgeBase
 from nlu.registry import NotPublished
 from nlu.store import registry
 from runtime.capabilities import AssistantCapabilities
@@ -69,11 +70,13 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         newest = max(prompt.versions.all(), key=lambda v: v.number, default=None)
         if newest is not None:
             latest[prompt.pk] = newest
+    knowledge = KnowledgeBase.objects.filter(assistant=assistant).values_list("pk", flat=True)
     capabilities = AssistantCapabilities(
         workspace_id=assistant.workspace_id,
         assistant_id=assistant_id,
         nlu=lambda: models.published_model(assistant_id, channel),
         prompts=latest,
+        knowledge_base_id=next(iter(knowledge), None),
     )
     return Engine(graph, capabilities, required=required)
 
@@ -174,6 +177,7 @@ def _store(
                 ranking=turn.ranking,
                 steps=turn.steps,
                 errors=turn.errors,
+                knowledge=turn.knowledge,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         conversation.save(update_fields=fields)

@@ -20,6 +20,8 @@ from rest_framework.test import APIClient
 from builder import services
 from builder.models import Assistant, Role, Workspace
 
+pytest_plugins = ["tests.fake_llm"]
+
 PASSWORD = "a-long-test-passphrase"
 
 

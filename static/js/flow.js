@@ -486,6 +486,7 @@
       if (turn.entities && turn.entities.length) parts.push("entities: " + turn.entities.map(function (e) { return e.entity + "=" + e.value; }).join(", "));
       parts.push("path: " + turn.path);
       if (turn.steps && turn.steps.length) parts.push("steps: " + turn.steps.join(" → "));
+      if (turn.knowledge && !turn.knowledge.found) parts.push("knowledge base: not found (" + turn.knowledge.reason + ")");
       line("turn", parts.join(" · ")).dataset.testid = "turn-detail";
     }
 
@@ -515,6 +516,9 @@
         stream.textContent += frame.text;
       } else if (frame.type === "stream.end") {
         stream = null;
+        if (frame.sources && frame.sources.length) {
+          line("turn", "sources: " + frame.sources.map(function (s) { return "[" + s.n + "] " + s.document + (s.heading ? " › " + s.heading : ""); }).join("; "));
+        }
       } else if (frame.type === "turn") {
         detail(frame);
       } else if (frame.type === "handoff") {

@@ -58,6 +58,8 @@
     ".bot{align-self:flex-start;background:#fff;border:1px solid #e3e5e8}" +
     ".user{align-self:flex-end;background:" + color + ";color:#fff}" +
     ".note{align-self:center;color:#666;font-size:12px}" +
+    ".sources{align-self:flex-start;color:#666;font-size:12px;margin:-4px 0 0 4px}" +
+    ".sources a{color:inherit}" +
     ".buttons{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}" +
     ".buttons button{border:1px solid " + color + ";color:" + color + ";background:#fff;border-radius:999px;padding:5px 11px;cursor:pointer;font:inherit}" +
     ".buttons button:disabled{opacity:.45;cursor:default}" +
@@ -118,6 +120,22 @@
     log.appendChild(row);
   }
 
+  // Where a knowledge-base answer comes from: "[1] Warranty › Claims", linked when it is a page.
+  function addSources(sources) {
+    var box = document.createElement("div");
+    box.className = "sources";
+    box.appendChild(document.createTextNode("Sources: "));
+    sources.forEach(function (source, i) {
+      var label = "[" + source.n + "] " + [source.title || source.document, source.heading].filter(Boolean).join(" › ");
+      var item = document.createElement(/^https?:\/\//.test(source.url || "") ? "a" : "span");
+      item.textContent = label;
+      if (item.tagName === "A") { item.href = source.url; item.target = "_blank"; item.rel = "noopener noreferrer"; }
+      if (i) box.appendChild(document.createTextNode("; "));
+      box.appendChild(item);
+    });
+    log.appendChild(box);
+  }
+
   function disableButtons() {
     root.querySelectorAll(".buttons button").forEach(function (b) { b.disabled = true; });
   }
@@ -157,6 +175,7 @@
         break;
       case "stream.end":
         if (streaming && !frame.complete) add("note", "(the answer was cut off)");
+        if (frame.sources && frame.sources.length) addSources(frame.sources);
         streaming = null;
         break;
       case "handoff":

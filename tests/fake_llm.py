@@ -1,4 +1,5 @@
-"""A misbehaving OpenAI-compatible server on loopback and catalogue rows that point at it.
+"""A misbehaving OpenAI-compatible server on loopback and catalogue rows that point at it; a
+plugin of the root conftest, for every test that talks to a remote-style LLM.
 
 ``primary`` (priced) falls back to ``backup`` (priced); ``unpriced`` has no known prices.
 """

@@ -1,0 +1,229 @@
+"""Reading a document into chunks, in the background: fetch (for a URL), parse, chunk, embed, store.
+
+A document's new chunks replace its old ones in one transaction, so a question never meets half a
+document; a document that fails keeps whatever chunks it had (a broken re-upload does not empty
+the knowledge base) and says why in ``error``. Every step reports progress to the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from knowledge.chunking import Piece, chunk, indexed_text
+from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
+from knowledge.parsing import Parsed, Unreadable, document_format, parse
+from nlu.encoder import Encoder
+from nlu.store import encoder_load
+from runtime.events import assistant_event_send
+
+PROGRESS_EVERY_S = 0.25
+EMBED_BATCH = 64
+_FETCH_FORMATS = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "text/plain": "text",
+    "text/markdown": "markdown",
+    "text/csv": "csv",
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+}
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pieces_of(parsed: Parsed, encoder: Encoder, *, size: int, overlap: int) -> list[Piece]:
+    def count(texts: object) -> list[int]:
+        batch = list(texts)  # type: ignore[call-overload]
+        if not batch:
+            return []
+        return [len(e.ids) - 2 for e in encoder.tokenizer.encode_batch(batch)]
+
+    return chunk(parsed, count, size=size, overlap=overlap)
+
+
+def document_ingest(document_id: int) -> Document | None:
+    """Read a queued document into chunks; the task's body. Returns None when it was deleted."""
+    taken = Document.objects.filter(
+        pk=document_id, status__in=(DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+    ).update(status=DocumentStatus.PROCESSING, progress=0.0, error="")
+    document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
+    if document is None or not taken:
+        return document
+    reporter = _Progress(document)
+    reporter("reading", 0.0, force=True)
+    try:
+        if document.url:
+            _fetch(document)
+            reporter("fetched", 0.1, force=True)
+        parsed = parse(document.name, bytes(document.content), document.format)
+        encoder = encoder_load()
+        kb = document.knowledge_base
+        pieces = pieces_of(parsed, encoder, size=kb.chunk_tokens, overlap=kb.overlap_tokens)
+        reporter("embedding", 0.2, force=True)
+        texts = [indexed_text(parsed.title, piece.heading, piece.text) for piece in pieces]
+        vectors = np.zeros((len(texts), encoder.dimensions), dtype=np.float32)
+        for start in range(0, len(texts), EMBED_BATCH):
+            vectors[start : start + EMBED_BATCH] = encoder.embed(texts[start : start + EMBED_BATCH])
+            reporter("embedding", 0.2 + 0.75 * (start + EMBED_BATCH) / max(1, len(texts)))
+    except Unreadable as error:
+        return _failed(document, str(error))
+    _store(document, parsed.title, pieces, vectors)
+    reporter("ready", 1.0, force=True)
+    return document
+
+
+def _store(document: Document, title: str, pieces: list[Piece], vectors: np.ndarray) -> None:
+    with transaction.atomic():
+        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+            return  # deleted while it was being read
+        document.chunks.all().delete()
+        Chunk.objects.bulk_create(
+            Chunk(
+                document=document,
+                knowledge_base_id=document.knowledge_base_id,
+                position=position,
+                heading=piece.heading,
+                text=piece.text,
+                tokens=piece.tokens,
+                embedding=vector.astype(np.float32).tobytes(),
+            )
+            for position, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))
+        )
+        document.title = title[:300]
+        document.status, document.progress, document.error = DocumentStatus.READY, 1.0, ""
+        document.chunk_count = len(pieces)
+        document.stamp += 1
+        document.save(
+            update_fields=[
+                "title",
+                "status",
+                "progress",
+                "error",
+                "chunk_count",
+                "stamp",
+                "content",
+                "content_hash",
+                "size",
+                "format",
+                "fetched_at",
+                "updated_at",
+            ]
+        )
+        KnowledgeBase.objects.filter(pk=document.knowledge_base_id).update(
+            revision=F("revision") + 1
+        )
+
+
+def _failed(document: Document, error: str) -> Document:
+    document.status, document.error, document.progress = DocumentStatus.FAILED, error, 0.0
+    if document.chunk_count:
+        document.error += " The previous version stays searchable."
+    Document.objects.filter(pk=document.pk).update(
+        status=document.status, error=document.error, progress=0.0, updated_at=timezone.now()
+    )
+    document_announce(document)
+    return document
+
+
+class _Progress:
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.last = 0.0
+
+    def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = time.monotonic()
+        self.document.progress = min(fraction, 1.0)
+        if stage != "ready":
+            Document.objects.filter(pk=self.document.pk).update(progress=self.document.progress)
+        document_announce(self.document, stage=stage)
+
+
+def document_announce(document: Document, *, stage: str = "") -> None:
+    assistant_event_send(
+        assistant_id=document.knowledge_base.assistant_id,
+        event="kb.document",
+        data={
+            "id": document.pk,
+            "name": document.name,
+            "status": document.status,
+            "stage": stage,
+            "progress": round(document.progress, 2),
+            "error": document.error,
+            "chunks": document.chunk_count,
+        },
+    )
+
+
+# --- fetching a URL -------------------------------------------------------------------------
+def _fetch(document: Document) -> None:
+    """Download the document's URL into its content, or raise ``Unreadable`` saying why."""
+    limit = settings.KB_MAX_DOCUMENT_BYTES
+    url = document.url
+    _check_host(url)
+    try:
+        with (
+            httpx.Client(
+                timeout=settings.KB_FETCH_TIMEOUT_S, follow_redirects=True, max_redirects=5
+            ) as client,
+            client.stream("GET", url, headers={"User-Agent": "Parley knowledge base"}) as response,
+        ):
+            if response.status_code >= 400:
+                raise Unreadable(
+                    f"Could not fetch {url}: the server answered {response.status_code}."
+                )
+            _check_host(str(response.url))
+            data = bytearray()
+            for part in response.iter_bytes():
+                data.extend(part)
+                if len(data) > limit:
+                    raise Unreadable(f"The page at {url} is larger than {limit // 1_000_000} MB.")
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    except httpx.HTTPError as error:
+        raise Unreadable(f"Could not fetch {url}: {_reason(error)}.") from error
+    document.format = _FETCH_FORMATS.get(kind) or document_format(urlsplit(url).path) or "html"
+    document.content = bytes(data)
+    document.content_hash = content_hash(document.content)
+    document.size = len(data)
+    document.fetched_at = timezone.now()
+
+
+def _reason(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "the server cannot be reached"
+    if isinstance(error, httpx.TimeoutException):
+        return "the server did not answer in time"
+    if isinstance(error, httpx.TooManyRedirects):
+        return "too many redirects"
+    return type(error).__name__
+
+
+def _check_host(url: str) -> None:
+    """Refuse addresses inside this server's network unless the instance allows them."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Unreadable(f"{url} is not an http(s) URL.")
+    if settings.KB_FETCH_PRIVATE_HOSTS:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
+    except OSError as error:
+        raise Unreadable(f"Could not fetch {url}: the host name does not resolve.") from error
+    for address in addresses:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+            raise Unreadable(f"{url} points inside this server's network, which is not allowed.")

@@ -6,10 +6,12 @@ from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +19,7 @@ from rest_framework.views import APIView
 from builder.models import Assistant
 from runtime.consumers import MAX_TEXT_CHARS
 from runtime.engine import Turn
-from runtime.models import Channel
+from runtime.models import Channel, Conversation
 from runtime.services import (
     Dialog,
     DialogUnavailable,
@@ -26,6 +28,7 @@ from runtime.services import (
     dialog_open,
     dialog_start,
 )
+from runtime.transcripts import conversations_find, transcript
 
 
 class InteractSerializer(serializers.Serializer[dict[str, Any]]):
@@ -91,4 +94,55 @@ class InteractView(APIView):
         )
 
 
-urlpatterns = [path("assistants/<int:pk>/interact/", InteractView.as_view(), name="interact")]
+class ConversationSerializer(serializers.ModelSerializer[Conversation]):
+    turn_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "channel", "end_user", "version", "turn_count", "created_at", "updated_at"]
+
+
+class ConversationListView(ListAPIView[Conversation]):
+    """The assistant's conversations, newest first; ``?q=`` words said (or a user id),
+    ``?channel=``, ``?path=`` (a turn decided by it, e.g. ``fallback``)."""
+
+    serializer_class = ConversationSerializer
+
+    def get_queryset(self) -> QuerySet[Conversation]:
+        request = self.request
+        user = cast(User, request.user)
+        assistant = get_object_or_404(Assistant.objects.for_member(user), pk=self.kwargs["pk"])
+        return conversations_find(
+            assistant,
+            text=request.query_params.get("q", "")[:200],
+            channel=request.query_params.get("channel", ""),
+            path=request.query_params.get("path", ""),
+        )
+
+
+class TranscriptView(APIView):
+    """One conversation as lines, each user line with how its turn was understood."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: str) -> Response:
+        user = cast(User, request.user)
+        conversation = get_object_or_404(
+            Conversation.objects.filter(assistant__in=Assistant.objects.for_member(user)), pk=pk
+        )
+        return Response(
+            {
+                **ConversationSerializer(conversation).data,
+                "lines": [line.as_dict() for line in transcript(conversation)],
+            }
+        )
+
+
+urlpatterns = [
+    path("assistants/<int:pk>/interact/", InteractView.as_view(), name="interact"),
+    path(
+        "assistants/<int:pk>/conversations/",
+        ConversationListView.as_view(),
+        name="conversation-list",
+    ),
+    path("conversations/<uuid:pk>/", TranscriptView.as_view(), name="transcript"),
+]

@@ -178,3 +178,42 @@ def test_a_new_chunk_size_reads_every_document_again(kb):
 
     assert kb.chunks.count() > before
     assert max(kb.chunks.values_list("tokens", flat=True)) <= 64
+
+
+def test_the_search_index_reloads_only_the_documents_that_changed(kb):
+    from knowledge.search import search_index
+
+    document_upload(kb, name="warranty.md", data=WARRANTY)
+    kb.refresh_from_db()
+    before = search_index(kb)
+
+    document_upload(kb, name="shipping.md", data=SHIPPING)
+    kb.refresh_from_db()
+    after = search_index(kb)
+
+    warranty = Document.objects.get(name="warranty.md").pk
+    assert after.revision > before.revision
+    assert after.documents[warranty] is before.documents[warranty]  # kept, not read again
+    assert len(after.rows) == 2
+
+
+def test_web_pages_due_for_a_refresh_are_fetched_again(kb, site):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from knowledge.tasks import kb_refresh_due
+
+    site.pages["/news"] = (200, "text/plain", b"Version one of the news.")
+    document = document_link(kb, url=site.url("/news"), refresh_hours=1)
+    site.pages["/news"] = (200, "text/plain", b"Version two of the news.")
+
+    kb_refresh_due.call_local()  # not due yet
+    assert any("Version one" in t for t in texts(kb, "news"))
+
+    Document.objects.filter(pk=document.pk).update(fetched_at=timezone.now() - timedelta(hours=2))
+    kb_refresh_due.call_local()
+
+    found = texts(kb, "news")
+    assert any("Version two" in t for t in found)
+    assert not any("Version one" in t for t in found)

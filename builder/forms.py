@@ -64,6 +64,21 @@ class AssistantForm(forms.Form):
         return self.cleaned_data.get("allowed_origins", "").split()
 
 
+class AssistantEditForm(AssistantForm):
+    """An existing assistant's settings: also how it understands turns."""
+
+    hybrid_enabled = forms.BooleanField(
+        required=False,
+        label="Hybrid understanding",
+        help_text="Turns the in-house NLU is unsure of go to the LLM, which picks among its best "
+        "intents by their descriptions; the NLU's answer stands if the LLM fails.",
+    )
+    hybrid_low = forms.FloatField(
+        required=False, min_value=0, max_value=1, label="Unsure from confidence"
+    )
+    hybrid_high = forms.FloatField(required=False, min_value=0, max_value=1, label="Unsure below")
+
+
 class MemberAddForm(forms.Form):
     user = forms.CharField(label="Username or email", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)

@@ -89,6 +89,7 @@ class InteractView(APIView):
                     "confidence": done.confidence,
                     "path": done.path,
                     "knowledge": done.knowledge,
+                    "decided_by": done.decided_by,
                 },
             }
         )

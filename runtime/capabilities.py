@@ -1,19 +1,22 @@
-"""What the dialog engine can do for one assistant: understand (the in-house NLU), generate (the
-LLM gateway, streamed), answer from the knowledge base and call the APIs a flow names (httpx,
-with the step's time limit)."""
+"""What the dialog engine can do for one assistant: understand (the in-house NLU, and in the hybrid
+mode an LLM for the turns it is unsure of), generate (the LLM gateway, streamed), answer from the
+knowledge base and call the APIs a flow names (httpx, with the step's time limit)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import pydantic
 from channels.db import database_sync_to_async
 
 from builder.models import PromptVersion
-from gateway.calls import Delta, Done, astream, prompt_call
+from gateway.calls import Delta, Done, astream, prompt_call, structured
 from gateway.errors import GatewayError
+from gateway.ledger import CallScope
 from gateway.models import Purpose
 from knowledge.answering import Answer, kb_answer_stream
 from knowledge.models import KnowledgeBase
@@ -21,6 +24,21 @@ from nlu.model import NluModel
 from runtime.engine import Knowledge, StepFailed, Understanding, render
 
 API_MAX_BYTES = 1_000_000
+HYBRID_CANDIDATES = 3  # the NLU's best intents the LLM chooses among
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Hybrid:
+    """Turns whose top NLU confidence is in ``[low, high)`` are decided by the LLM."""
+
+    low: float
+    high: float
+    descriptions: dict[str, str]  # intent name: what it is for
+
+
+class IntentChoice(pydantic.BaseModel):
+    intent: str = pydantic.Field(description="One of the listed intent names, or none.")
 
 
 class AssistantCapabilities:
@@ -32,14 +50,57 @@ class AssistantCapabilities:
         nlu: Callable[[], NluModel],
         prompts: dict[int, PromptVersion],
         knowledge_base_id: int | None = None,
+        hybrid: Hybrid | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.assistant_id = assistant_id
         self.nlu = nlu  # asked on every turn: a newly trained or published model is used at once
         self.prompts = prompts
         self.knowledge_base_id = knowledge_base_id
+        self.hybrid = hybrid
 
-    def understand(self, text: str) -> Understanding:
+    async def understand(self, text: str) -> Understanding:
+        understood = self._parse(text)
+        hybrid = self.hybrid
+        ranking = understood.ranking[:HYBRID_CANDIDATES]
+        if (
+            hybrid is None
+            or not ranking
+            or not hybrid.low <= ranking[0]["confidence"] < hybrid.high
+        ):
+            return understood
+        try:
+            choice = await database_sync_to_async(self._choose)(text, ranking, hybrid)
+        except GatewayError as error:  # the NLU's answer stands
+            return replace(understood, decided_by=f"nlu (llm failed: {error.kind})")
+        if choice == NONE:
+            return replace(understood, intent=None, decided_by="llm")
+        chosen = next((c for c in ranking if c["intent"] == choice), None)
+        if chosen is None:
+            return replace(understood, decided_by="nlu (llm chose no listed intent)")
+        return replace(understood, intent=choice, confidence=chosen["confidence"], decided_by="llm")
+
+    def _choose(self, text: str, ranking: list[dict[str, Any]], hybrid: Hybrid) -> str:
+        listed = "\n".join(
+            f"- {c['intent']}: {hybrid.descriptions.get(c['intent']) or c['intent']}"
+            for c in ranking
+        )
+        messages = [
+            {
+                "role": "system",
+                "content": "You route a customer's message to the intent of a chatbot that fits "
+                f"it. The intents:\n{listed}\n- {NONE}: none of these fits.\nAnswer with the "
+                "intent's name only.",
+            },
+            {"role": "user", "content": text},
+        ]
+        scope = CallScope(
+            Purpose.CLASSIFY, workspace_id=self.workspace_id, assistant_id=self.assistant_id
+        )
+        answer = structured(messages, IntentChoice, scope=scope, max_tokens=40, untrusted=[text])
+        return answer.value.intent.strip()
+
+    def _parse(self, text: str) -> Understanding:
         parsed = self.nlu().parse(text)
         return Understanding(
             intent=parsed.intent,

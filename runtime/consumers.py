@@ -204,6 +204,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                     "path": turn.path,
                     "steps": turn.steps,
                     "knowledge": turn.knowledge,
+                    "decided_by": turn.decided_by,
                 }
             )
 

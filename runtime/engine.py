@@ -60,6 +60,7 @@ class Understanding:
     confidence: float
     entities: list[dict[str, Any]]  # {"entity", "value", "text", "start", "end"}
     ranking: list[dict[str, Any]] = field(default_factory=list)
+    decided_by: str = "nlu"  # nlu, llm, or "nlu (llm failed: …)" in the hybrid mode
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Turn:
     steps: list[str] = field(default_factory=list)
     handoff: bool = False
     errors: list[str] = field(default_factory=list)
+    decided_by: str = ""  # who chose the intent: nlu or llm (hybrid mode)
     knowledge: dict[str, Any] | None = None  # what the knowledge base found, when it was asked
 
 
@@ -93,7 +95,7 @@ Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class Capabilities(Protocol):
-    def understand(self, text: str) -> Understanding: ...
+    async def understand(self, text: str) -> Understanding: ...
 
     def generate(self, prompt_id: int, variables: dict[str, Any]) -> AsyncIterator[str]:
         """Text chunks; raises ``StepFailed`` when nothing could be generated."""
@@ -153,12 +155,13 @@ class Engine:
 
     async def hear(self, text: str, state: State, emit: Emit) -> Turn:
         """One user message; the state is updated in place."""
-        understood = self.capabilities.understand(text)
+        understood = await self.capabilities.understand(text)
         turn = Turn(
             intent=understood.intent,
             confidence=understood.confidence,
             entities=understood.entities,
             ranking=understood.ranking,
+            decided_by=understood.decided_by,
         )
         state.variables["last_utterance"] = text
         state.variables["intent"] = understood.intent or ""

@@ -19,7 +19,7 @@ from builder.models import Assistant, Prompt, PromptVersion
 from knowledge.models import KnowledgeBase
 from nlu.registry import NotPublished
 from nlu.store import registry
-from runtime.capabilities import AssistantCapabilities
+from runtime.capabilities import AssistantCapabilities, Hybrid
 from runtime.engine import Engine, State, Turn
 from runtime.models import Channel, Conversation, Message, TurnRecord
 
@@ -57,7 +57,7 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         if flow is None:
             raise DialogUnavailable("The assistant has no flow yet.")
         graph = flow.graph
-        intents = list(assistant.intents.values("name", "required_entities"))
+        intents = list(assistant.intents.values("name", "description", "required_entities"))
     else:
         version = assistant.published_version
         if version is None or not version.snapshot.get("flows"):
@@ -77,6 +77,13 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         nlu=lambda: models.published_model(assistant_id, channel),
         prompts=latest,
         knowledge_base_id=next(iter(knowledge), None),
+        hybrid=Hybrid(
+            assistant.hybrid_low,
+            assistant.hybrid_high,
+            {i["name"]: i.get("description", "") for i in intents},
+        )
+        if assistant.hybrid_enabled
+        else None,
     )
     return Engine(graph, capabilities, required=required)
 
@@ -178,6 +185,7 @@ def _store(
                 steps=turn.steps,
                 errors=turn.errors,
                 knowledge=turn.knowledge,
+                decided_by=turn.decided_by,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         conversation.save(update_fields=fields)

@@ -66,6 +66,7 @@ class Line:
                 "steps": turn.steps,
                 "errors": turn.errors,
                 "knowledge": turn.knowledge,
+                "decided_by": turn.decided_by,
                 "latency_ms": turn.latency_ms,
             },
         }

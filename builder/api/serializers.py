@@ -80,6 +80,9 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
             "llm_tokens_per_minute",
             "llm_monthly_budget",
             "llm_injection_judge",
+            "hybrid_enabled",
+            "hybrid_low",
+            "hybrid_high",
             "created_at",
             "updated_at",
         ]

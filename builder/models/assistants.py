@@ -67,6 +67,17 @@ class Assistant(models.Model):
     llm_injection_judge = models.BooleanField(
         default=False, help_text="Also ask the LLM whether user text tries to hijack a prompt."
     )
+    # Hybrid understanding: turns whose NLU confidence falls in [low, high) go to the LLM, which
+    # picks among the NLU's top intents by their descriptions (or none of them).
+    hybrid_enabled = models.BooleanField(
+        default=False, help_text="Let the LLM decide the turns the in-house NLU is unsure of."
+    )
+    hybrid_low = models.FloatField(
+        default=0.3, help_text="Below this confidence the NLU's no-match stands."
+    )
+    hybrid_high = models.FloatField(
+        default=0.7, help_text="From this confidence up the NLU's intent stands."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -69,9 +69,12 @@ def assistant_update(
     description: str | None = None,
     language: str | None = None,
     allowed_origins: list[str] | None = None,
+    hybrid_enabled: bool | None = None,
+    hybrid_low: float | None = None,
+    hybrid_high: float | None = None,
 ) -> Assistant:
-    """Rename an assistant or change its description, language or the sites that may embed its
-    web chat; omitted fields stay."""
+    """Rename an assistant or change its description, language, the sites that may embed its
+    web chat or its hybrid understanding; omitted fields stay."""
     if name is not None:
         assistant.name = clean_name(name)
         _ensure_unique_assistant_name(assistant.workspace, assistant.name, exclude=assistant)
@@ -81,8 +84,26 @@ def assistant_update(
         assistant.language = _clean_language(language)
     if allowed_origins is not None:
         assistant.allowed_origins = _clean_origins(allowed_origins)
+    if hybrid_enabled is not None:
+        assistant.hybrid_enabled = hybrid_enabled
+    low = assistant.hybrid_low if hybrid_low is None else hybrid_low
+    high = assistant.hybrid_high if hybrid_high is None else hybrid_high
+    if not 0 <= low < high <= 1:
+        raise ValidationError(
+            {"hybrid_low": "The uncertain band needs 0 ≤ low < high ≤ 1 (confidences)."}
+        )
+    assistant.hybrid_low, assistant.hybrid_high = low, high
     assistant.save(
-        update_fields=["name", "description", "language", "allowed_origins", "updated_at"]
+        update_fields=[
+            "name",
+            "description",
+            "language",
+            "allowed_origins",
+            "hybrid_enabled",
+            "hybrid_low",
+            "hybrid_high",
+            "updated_at",
+        ]
     )
     assistant_event_send(
         assistant_id=assistant.pk,

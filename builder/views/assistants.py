@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from builder import services
-from builder.forms import AssistantForm, PublishForm, submit
+from builder.forms import AssistantEditForm, PublishForm, submit
 from builder.models import can_edit
 from builder.views.access import AuthenticatedRequest, member_assistant
 
@@ -37,10 +37,14 @@ def assistant_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "description": assistant.description,
         "language": assistant.language,
         "allowed_origins": "\n".join(assistant.allowed_origins),
+        "hybrid_enabled": assistant.hybrid_enabled,
+        "hybrid_low": assistant.hybrid_low,
+        "hybrid_high": assistant.hybrid_high,
     }
-    form = AssistantForm(request.POST or None, initial=initial)
+    form = AssistantEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        fields = {key: form.cleaned_data[key] for key in ("name", "description", "language")}
+        names = ("name", "description", "language", "hybrid_enabled", "hybrid_low", "hybrid_high")
+        fields = {key: form.cleaned_data[key] for key in names}
         saved = submit(
             form,
             services.assistant_update,

@@ -485,6 +485,7 @@
       if (others.length) parts.push("then " + others.map(function (r) { return r.intent + " " + (r.confidence * 100).toFixed(0) + "%"; }).join(", "));
       if (turn.entities && turn.entities.length) parts.push("entities: " + turn.entities.map(function (e) { return e.entity + "=" + e.value; }).join(", "));
       parts.push("path: " + turn.path);
+      if (turn.decided_by && turn.decided_by !== "nlu") parts.push("decided by " + turn.decided_by);
       if (turn.steps && turn.steps.length) parts.push("steps: " + turn.steps.join(" → "));
       if (turn.knowledge && !turn.knowledge.found) parts.push("knowledge base: not found (" + turn.knowledge.reason + ")");
       line("turn", parts.join(" · ")).dataset.testid = "turn-detail";

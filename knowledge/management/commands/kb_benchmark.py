@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from knowledge.benchmark import kb_benchmark
@@ -41,6 +43,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["docs"].is_dir():
             raise CommandError(f"{options['docs']} is not a folder")
+        for noisy in ("huey", "bm25s"):  # a log line per document and per index build otherwise
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        # The knowledge base is made through the product's own tables: bring them up to date.
+        call_command("migrate", verbosity=0, interactive=False)
         settings = {
             field: options[option]
             for field, option in (

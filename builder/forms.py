@@ -67,6 +67,14 @@ class AssistantForm(forms.Form):
 class AssistantEditForm(AssistantForm):
     """An existing assistant's settings: also how it understands turns."""
 
+    nlu_threshold = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        label="Confidence threshold",
+        help_text="Below this confidence a turn matches no intent. Empty: the threshold each "
+        "training calibrates on held-out data.",
+    )
     hybrid_enabled = forms.BooleanField(
         required=False,
         label="Hybrid understanding",

@@ -78,13 +78,17 @@ def _units(blocks: Sequence[str], count: Count, size: int) -> list[_Unit]:
 
 
 def _words(sentence: str, tokens: int, size: int, count: Count) -> list[tuple[str, int]]:
-    if tokens <= size:
-        return [(sentence, tokens)]
     words = sentence.split()
-    # Tokens per word vary; cut at the share of words that should fit, then measure.
+    if tokens <= size or len(words) < 2:
+        return [(sentence, tokens)]  # a single over-long "word" is left to the encoder's cut
+    # Tokens per word vary: cut at the share of words that should fit, measure, cut again.
     per_run = max(1, int(len(words) * size / tokens * 0.9))
     runs = [" ".join(words[i : i + per_run]) for i in range(0, len(words), per_run)]
-    return list(zip(runs, count(runs), strict=True))
+    return [
+        piece
+        for run, length in zip(runs, count(runs), strict=True)
+        for piece in _words(run, length, size, count)
+    ]
 
 
 def _pack(units: list[_Unit], heading: str, size: int, overlap: int) -> list[Piece]:
@@ -102,11 +106,11 @@ def _pack(units: list[_Unit], heading: str, size: int, overlap: int) -> list[Pie
         if current and total + unit.tokens > size:
             close()
             carried: list[_Unit] = []
-            if overlap:
-                for previous in reversed(current):
-                    if sum(u.tokens for u in carried) + previous.tokens > overlap:
-                        break
-                    carried.insert(0, previous)
+            room = min(overlap, size - unit.tokens)  # the overlap never pushes past the size
+            for previous in reversed(current):
+                if sum(u.tokens for u in carried) + previous.tokens > room:
+                    break
+                carried.insert(0, previous)
             current, fresh = carried, 0
         current.append(unit)
         fresh += 1

@@ -11,6 +11,8 @@ import hashlib
 import ipaddress
 import socket
 import time
+from collections.abc import Sequence
+from functools import cache
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from tokenizers import Tokenizer
 
 from knowledge.chunking import Piece, chunk, indexed_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
@@ -45,13 +48,23 @@ def content_hash(data: bytes) -> str:
 
 
 def pieces_of(parsed: Parsed, encoder: Encoder, *, size: int, overlap: int) -> list[Piece]:
-    def count(texts: object) -> list[int]:
-        batch = list(texts)  # type: ignore[call-overload]
-        if not batch:
+    counter = _counter(encoder)
+
+    def count(texts: Sequence[str]) -> list[int]:
+        """Encoder tokens of each text, without [CLS] and [SEP]."""
+        if not texts:
             return []
-        return [len(e.ids) - 2 for e in encoder.tokenizer.encode_batch(batch)]
+        return [len(e.ids) - 2 for e in counter.encode_batch(list(texts))]
 
     return chunk(parsed, count, size=size, overlap=overlap)
+
+
+@cache
+def _counter(encoder: Encoder) -> Tokenizer:
+    """The encoder's tokenizer without its cut at 256 tokens, so long texts count in full."""
+    tokenizer = Tokenizer.from_str(encoder.tokenizer.to_str())
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 def document_ingest(document_id: int) -> Document | None:

@@ -47,10 +47,6 @@ class Parsed:
     title: str
     sections: list[Section]
 
-    @property
-    def text(self) -> str:
-        return "\n".join(block for section in self.sections for block in section.blocks)
-
 
 def document_format(name: str) -> str | None:
     """The format a file name says, or None for one that is not supported."""

@@ -51,6 +51,7 @@ class AssistantCapabilities:
         prompts: dict[int, PromptVersion],
         knowledge_base_id: int | None = None,
         hybrid: Hybrid | None = None,
+        threshold: float | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.assistant_id = assistant_id
@@ -58,6 +59,7 @@ class AssistantCapabilities:
         self.prompts = prompts
         self.knowledge_base_id = knowledge_base_id
         self.hybrid = hybrid
+        self.threshold = threshold  # the creator's; None: the model's calibrated one
 
     async def understand(self, text: str) -> Understanding:
         understood = self._parse(text)
@@ -101,7 +103,7 @@ class AssistantCapabilities:
         return answer.value.intent.strip()
 
     def _parse(self, text: str) -> Understanding:
-        parsed = self.nlu().parse(text)
+        parsed = self.nlu().parse(text, threshold=self.threshold)
         return Understanding(
             intent=parsed.intent,
             confidence=parsed.confidence,

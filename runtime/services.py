@@ -84,6 +84,7 @@ def _engine(assistant: Assistant, *, draft: bool) -> Engine:
         )
         if assistant.hybrid_enabled
         else None,
+        threshold=assistant.nlu_threshold,
     )
     return Engine(graph, capabilities, required=required)
 

@@ -320,7 +320,7 @@ class ParseView(APIView):
                 {"detail": "The assistant has no trained model yet: add intents and utterances."},
                 status=status.HTTP_409_CONFLICT,
             )
-        parsed = model.parse(payload.validated_data["text"])
+        parsed = model.parse(payload.validated_data["text"], threshold=assistant.nlu_threshold)
         return Response(
             {
                 "text": parsed.text,

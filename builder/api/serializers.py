@@ -83,6 +83,7 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
             "hybrid_enabled",
             "hybrid_low",
             "hybrid_high",
+            "nlu_threshold",
             "created_at",
             "updated_at",
         ]

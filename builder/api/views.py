@@ -118,7 +118,7 @@ LLM_POLICY_FIELDS = (
     "llm_monthly_budget",
     "llm_injection_judge",
 )
-HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high")
+HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold")
 
 
 class AssistantViewSet(viewsets.ModelViewSet[Assistant]):

@@ -67,6 +67,12 @@ class Assistant(models.Model):
     llm_injection_judge = models.BooleanField(
         default=False, help_text="Also ask the LLM whether user text tries to hijack a prompt."
     )
+    nlu_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Confidence below which a turn is no match; empty: the one each training "
+        "calibrates on held-out data.",
+    )
     # Hybrid understanding: turns whose NLU confidence falls in [low, high) go to the LLM, which
     # picks among the NLU's top intents by their descriptions (or none of them).
     hybrid_enabled = models.BooleanField(

@@ -14,6 +14,13 @@ from gateway.models import LlmModel
 from runtime.events import assistant_event_send
 
 
+class Unset:
+    """A keyword left out, where None is a value (``nlu_threshold=None``: the calibrated one)."""
+
+
+UNSET = Unset()
+
+
 def _ensure_unique_assistant_name(
     workspace: Workspace, name: str, *, exclude: Assistant | None = None
 ) -> None:
@@ -72,6 +79,7 @@ def assistant_update(
     hybrid_enabled: bool | None = None,
     hybrid_low: float | None = None,
     hybrid_high: float | None = None,
+    nlu_threshold: float | Unset | None = UNSET,
 ) -> Assistant:
     """Rename an assistant or change its description, language, the sites that may embed its
     web chat or its hybrid understanding; omitted fields stay."""
@@ -93,6 +101,10 @@ def assistant_update(
             {"hybrid_low": "The uncertain band needs 0 ≤ low < high ≤ 1 (confidences)."}
         )
     assistant.hybrid_low, assistant.hybrid_high = low, high
+    if not isinstance(nlu_threshold, Unset):
+        if nlu_threshold is not None and not 0 <= nlu_threshold <= 1:
+            raise ValidationError({"nlu_threshold": "A confidence threshold is between 0 and 1."})
+        assistant.nlu_threshold = nlu_threshold
     assistant.save(
         update_fields=[
             "name",
@@ -102,6 +114,7 @@ def assistant_update(
             "hybrid_enabled",
             "hybrid_low",
             "hybrid_high",
+            "nlu_threshold",
             "updated_at",
         ]
     )

@@ -40,10 +40,19 @@ def assistant_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "hybrid_enabled": assistant.hybrid_enabled,
         "hybrid_low": assistant.hybrid_low,
         "hybrid_high": assistant.hybrid_high,
+        "nlu_threshold": assistant.nlu_threshold,
     }
     form = AssistantEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        names = ("name", "description", "language", "hybrid_enabled", "hybrid_low", "hybrid_high")
+        names = (
+            "name",
+            "description",
+            "language",
+            "hybrid_enabled",
+            "hybrid_low",
+            "hybrid_high",
+            "nlu_threshold",
+        )
         fields = {key: form.cleaned_data[key] for key in names}
         saved = submit(
             form,

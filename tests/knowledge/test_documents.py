@@ -217,3 +217,12 @@ def test_web_pages_due_for_a_refresh_are_fetched_again(kb, site):
     found = texts(kb, "news")
     assert any("Version two" in t for t in found)
     assert not any("Version one" in t for t in found)
+
+
+def test_a_block_longer_than_the_encoder_input_is_cut_to_the_chunk_size(kb):
+    run_on = " ".join(f"word{i}" for i in range(1500))  # one "sentence" of thousands of tokens
+    document_upload(kb, name="dump.txt", data=run_on.encode())
+
+    tokens = list(kb.chunks.values_list("tokens", flat=True))
+    assert len(tokens) > 10
+    assert max(tokens) <= kb.chunk_tokens

@@ -49,6 +49,37 @@ def test_a_script_builds_trains_and_tests_an_assistant(api_for, editor, assistan
     }  # fmt: skip
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_creators_confidence_threshold_overrides_the_calibrated_one(api_for, editor, assistant):
+    client = api_for(editor)
+    for name in ("order_pizza", "track_order", "opening_hours"):
+        create(
+            client,
+            "intents",
+            {"assistant": assistant.pk, "name": name, "utterances": UTTERANCES[name]},
+        )
+
+    def parse() -> dict[str, Any]:
+        return client.post(
+            f"/api/assistants/{assistant.pk}/parse/", {"text": "a big pizza to go"}, format="json"
+        ).json()
+
+    calibrated = parse()
+    strict = client.patch(
+        f"/api/assistants/{assistant.pk}/", {"nlu_threshold": 0.999}, format="json"
+    )
+    refused = parse()
+    bad = client.patch(f"/api/assistants/{assistant.pk}/", {"nlu_threshold": 1.5}, format="json")
+    client.patch(f"/api/assistants/{assistant.pk}/", {"nlu_threshold": None}, format="json")
+
+    assert calibrated["intent"] == "order_pizza"
+    assert strict.status_code == 200
+    assert refused["intent"] is None
+    assert refused["ranking"][0]["intent"] == "order_pizza"  # still ranked, just not trusted
+    assert bad.status_code == 400
+    assert parse()["intent"] == "order_pizza"  # empty again: the calibrated threshold
+
+
 def test_before_any_training_the_parse_says_so(api_for, editor, assistant):
     response = api_for(editor).post(
         f"/api/assistants/{assistant.pk}/parse/", {"text": "hello"}, format="json"

@@ -40,11 +40,10 @@ def _assistant(request: Request, pk: int, *, edit: bool = False) -> Assistant:
 
 
 def _documents(request: Request) -> QuerySet[Document]:
-    """Documents of the caller's workspaces, each with the caller's role on it."""
+    """Documents of the caller's workspaces."""
     assistants = Assistant.objects.for_member(request_user(request))
-    return Document.objects.filter(knowledge_base__assistant__in=assistants).select_related(
-        "knowledge_base__assistant"
-    )
+    rows = Document.objects.filter(knowledge_base__assistant__in=assistants)
+    return rows.select_related("knowledge_base__assistant").defer("content")
 
 
 def _document(request: Request, pk: int, *, edit: bool = False) -> Document:
@@ -161,7 +160,7 @@ class DocumentListView(APIView):
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         kb = knowledge_base_of(_assistant(request, pk))
-        return Response(DocumentSerializer(kb.documents.all(), many=True).data)
+        return Response(DocumentSerializer(kb.documents.defer("content"), many=True).data)
 
     @extend_schema(
         request={

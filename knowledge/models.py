@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -118,7 +117,3 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} #{self.position}"
-
-    @property
-    def vector(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.embedding), dtype=np.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -69,20 +70,26 @@ class _Loaded:
     rows: list[tuple[int, int]] = field(default_factory=list)  # (document id, row in document)
 
 
-_indexes: dict[int, _Loaded] = {}
+MAX_INDEXES = 64  # knowledge bases a process keeps in memory; the least recently used go first
+
+_indexes: OrderedDict[int, _Loaded] = OrderedDict()
 _lock = threading.Lock()
 
 
 def search_index(kb: KnowledgeBase) -> _Loaded:
     """The knowledge base's index as of ``kb.revision`` (the caller reads ``kb`` fresh)."""
-    loaded = _indexes.get(kb.pk)
-    if loaded is not None and loaded.revision == kb.revision:
-        return loaded
     with _lock:
-        loaded = _indexes.get(kb.pk)
-        if loaded is None or loaded.revision != kb.revision:
-            loaded = _load(kb, loaded)
-            _indexes[kb.pk] = loaded
+        held = _indexes.get(kb.pk)
+        if held is not None and held.revision == kb.revision:
+            _indexes.move_to_end(kb.pk)
+            return held
+    # Loaded outside the lock, so other knowledge bases are not held up meanwhile.
+    loaded = _load(kb, held)
+    with _lock:
+        _indexes[kb.pk] = loaded
+        _indexes.move_to_end(kb.pk)
+        while len(_indexes) > MAX_INDEXES:
+            _indexes.popitem(last=False)
     return loaded
 
 

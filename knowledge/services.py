@@ -48,7 +48,8 @@ def knowledge_base_update(kb: KnowledgeBase, **changes: Any) -> KnowledgeBase:
     with transaction.atomic():
         kb.save()
         if rechunk:
-            for document in kb.documents.exclude(content=b"").exclude(status=DocumentStatus.QUEUED):
+            stored = kb.documents.exclude(content=b"").exclude(status=DocumentStatus.QUEUED)
+            for document in stored.defer("content"):
                 _queue(document)
     return kb
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.calls import Delta, Done, astream, complete
+from gateway.calls import Completion, Delta, Done, astream, complete
 from gateway.errors import GatewayError
 from gateway.guards import injection_check
 from gateway.ledger import CallScope
@@ -48,6 +48,7 @@ class Answer:
     guarded: list[int] = field(default_factory=list)  # chunks left out as injection attempts
     reason: str = ""  # why nothing was found: no-passages, model-says-not-found, llm-error
     complete: bool = True  # False: the model failed after part of the answer was shown
+    completion: Completion | None = None  # the model's call: tokens, cost, request id
     request_id: str = ""
 
     @property
@@ -152,7 +153,7 @@ def kb_answer(kb: KnowledgeBase, question: str, *, tags: list[str] | None = None
     except GatewayError as error:
         answer.reason, answer.request_id = f"llm-error: {error.kind}", error.request_id or ""
         return answer
-    answer.request_id = completion.request_id
+    answer.request_id, answer.completion = completion.request_id, completion
     return _finish(answer, completion.text)
 
 
@@ -181,7 +182,7 @@ async def kb_answer_stream(
             shown, answer.text = True, held
             yield held
         elif isinstance(event, Done):
-            answer.request_id = event.completion.request_id
+            answer.request_id, answer.completion = event.completion.request_id, event.completion
         else:
             answer.request_id = event.error.request_id or ""
             if not shown:

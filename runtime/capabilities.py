@@ -14,7 +14,7 @@ import pydantic
 from channels.db import database_sync_to_async
 
 from builder.models import PromptVersion
-from gateway.calls import Delta, Done, astream, prompt_call, structured
+from gateway.calls import Completion, Delta, Done, astream, prompt_call, structured
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
 from gateway.models import Purpose
@@ -60,6 +60,27 @@ class AssistantCapabilities:
         self.knowledge_base_id = knowledge_base_id
         self.hybrid = hybrid
         self.threshold = threshold  # the creator's; None: the model's calibrated one
+        self.llm_calls: list[dict[str, Any]] = []
+
+    def llm_calls_take(self) -> list[dict[str, Any]]:
+        calls, self.llm_calls = self.llm_calls, []
+        return calls
+
+    def _used(self, purpose: str, completion: Completion | None, error: str = "") -> None:
+        if completion is None:
+            self.llm_calls.append({"purpose": purpose, "error": error})
+            return
+        self.llm_calls.append(
+            {
+                "purpose": purpose,
+                "model": completion.model,
+                "input_tokens": completion.input_tokens,
+                "output_tokens": completion.output_tokens,
+                "cost": None if completion.cost is None else str(completion.cost),
+                "cached": completion.cached,
+                "request_id": completion.request_id,
+            }
+        )
 
     async def understand(self, text: str) -> Understanding:
         understood = self._parse(text)
@@ -74,6 +95,7 @@ class AssistantCapabilities:
         try:
             choice = await database_sync_to_async(self._choose)(text, ranking, hybrid)
         except GatewayError as error:  # the NLU's answer stands
+            self._used(Purpose.CLASSIFY, None, error.kind)
             return replace(understood, decided_by=f"nlu (llm failed: {error.kind})")
         if choice == NONE:
             return replace(understood, intent=None, decided_by="llm")
@@ -100,6 +122,7 @@ class AssistantCapabilities:
             Purpose.CLASSIFY, workspace_id=self.workspace_id, assistant_id=self.assistant_id
         )
         answer = structured(messages, IntentChoice, scope=scope, max_tokens=40, untrusted=[text])
+        self._used(Purpose.CLASSIFY, answer.completion)
         return answer.value.intent.strip()
 
     def _parse(self, text: str) -> Understanding:
@@ -137,11 +160,15 @@ class AssistantCapabilities:
                 assistant_id=self.assistant_id,
             )
         except GatewayError as error:
+            self._used(Purpose.GENERATE, None, error.kind)
             raise StepFailed(str(error)) from error
         async for event in astream(**options):
             if isinstance(event, Delta):
                 yield event.text
-            elif not isinstance(event, Done):
+            elif isinstance(event, Done):
+                self._used(Purpose.GENERATE, event.completion)
+            else:
+                self._used(Purpose.GENERATE, None, event.error.kind)
                 raise StepFailed(f"{event.error.kind}: {event.error}")
 
     async def call_api(self, step: dict[str, Any], variables: dict[str, Any]) -> Any:
@@ -186,6 +213,8 @@ class AssistantCapabilities:
             return
         async for item in kb_answer_stream(kb, question, tags=tags):
             if isinstance(item, Answer):
+                if item.completion is not None or item.reason.startswith("llm-error"):
+                    self._used(Purpose.KB, item.completion, item.reason)
                 yield Knowledge(
                     found=item.found,
                     text=item.text,

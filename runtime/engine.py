@@ -77,6 +77,7 @@ class Turn:
     handoff: bool = False
     errors: list[str] = field(default_factory=list)
     decided_by: str = ""  # who chose the intent: nlu or llm (hybrid mode)
+    llm: list[dict[str, Any]] = field(default_factory=list)  # LLM calls of the turn (usage)
     knowledge: dict[str, Any] | None = None  # what the knowledge base found, when it was asked
 
 
@@ -107,6 +108,10 @@ class Capabilities(Protocol):
 
     def knowledge(self, question: str, tags: list[str] | None) -> AsyncIterator[str | Knowledge]:
         """An answer from the knowledge base: text chunks, then one ``Knowledge``."""
+        ...
+
+    def llm_calls_take(self) -> list[dict[str, Any]]:
+        """The LLM calls made since the last take: purpose, model, tokens, cost, request id."""
         ...
 
 

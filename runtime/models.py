@@ -74,6 +74,7 @@ class TurnRecord(models.Model):
     errors = models.JSONField(default=list)
     knowledge = models.JSONField(null=True, blank=True)  # the knowledge-base lookup, if any
     decided_by = models.CharField(max_length=64, blank=True)  # nlu or llm (hybrid mode)
+    llm = models.JSONField(default=list, blank=True)  # the turn's LLM calls: tokens, cost
     latency_ms = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -144,6 +144,8 @@ class _Frames:
         if not self.pending and turn is None:
             return
         frames, self.pending = self.pending, []
+        if turn is not None:
+            turn.llm = self.dialog.engine.capabilities.llm_calls_take()
         stored = await _store(self.dialog, frames, turn, user_text, started)
         for payload in stored:
             if payload["type"] not in USER_FRAMES:  # the user's own words are stored, not echoed
@@ -187,6 +189,7 @@ def _store(
                 errors=turn.errors,
                 knowledge=turn.knowledge,
                 decided_by=turn.decided_by,
+                llm=turn.llm,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         conversation.save(update_fields=fields)

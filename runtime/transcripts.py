@@ -67,6 +67,7 @@ class Line:
                 "errors": turn.errors,
                 "knowledge": turn.knowledge,
                 "decided_by": turn.decided_by,
+                "llm": turn.llm,
                 "latency_ms": turn.latency_ms,
             },
         }

@@ -39,7 +39,9 @@ async def hear(nlu, assistant: Assistant, band: tuple[float, float], text: str =
         frames.append(frame)
 
     await engine.start(state, emit)
-    return await engine.hear(text, state, emit)
+    turn = await engine.hear(text, state, emit)
+    turn.llm = capabilities.llm_calls_take()
+    return turn
 
 
 async def test_an_unsure_turn_is_decided_by_the_llm_among_the_nlu_candidates(
@@ -53,6 +55,9 @@ async def test_an_unsure_turn_is_decided_by_the_llm_among_the_nlu_candidates(
 
     assert turn.intent == second
     assert turn.decided_by == "llm"
+    assert [(call["purpose"], call["model"]) for call in turn.llm] == [
+        ("classify", "loopback:primary")
+    ]
     (request,) = fake.requests
     system = request["messages"][0]["content"]
     for candidate in ranking[:3]:
@@ -92,6 +97,7 @@ async def test_a_confident_turn_never_reaches_the_llm(demo_nlu, llm_assistant, f
     assert turn.intent == "order_pizza"
     assert turn.decided_by == "nlu"
     assert fake.requests == []
+    assert turn.llm == []
 
 
 async def test_the_band_is_saved_through_the_api_and_checked(llm_assistant, api_for, editor):

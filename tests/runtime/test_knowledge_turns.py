@@ -63,6 +63,7 @@ async def conversation(flow, nlu, kb_id: int, text: str):
     await engine.start(state, emit)
     frames.clear()
     turn = await engine.hear(text, state, emit)
+    turn.llm = capabilities.llm_calls_take()  # as the dialog service does for the transcript
     return turn, state, frames
 
 
@@ -83,6 +84,11 @@ async def test_an_unmatched_question_is_answered_from_the_knowledge_base(demo_nl
     assert turn.knowledge["found"]
     assert turn.knowledge["question"] == QUESTION
     assert state.step == "welcome"  # the conversation carries on where it was
+    (call,) = turn.llm
+    assert (call["purpose"], call["model"]) == ("kb", "loopback:primary")
+    assert call["input_tokens"] > 0
+    assert call["output_tokens"] > 0
+    assert call["cost"] is not None
 
 
 async def test_no_answer_falls_through_to_the_global_no_match_reply(demo_nlu, kitchen, fake):

@@ -7,6 +7,16 @@ import pytest
 from builder.models import Assistant
 from runtime.models import Channel, Conversation, Message, TurnRecord
 
+KB_CALL = {
+    "purpose": "kb",
+    "model": "openai:gpt-4o-mini",
+    "input_tokens": 412,
+    "output_tokens": 23,
+    "cost": "0.000076",
+    "cached": False,
+    "request_id": "r1",
+}
+
 
 def conversation(assistant: Assistant, user: str, frames, channel=Channel.WIDGET, turns=()):
     chat = Conversation.objects.create(assistant=assistant, channel=channel, end_user=user)
@@ -16,7 +26,13 @@ def conversation(assistant: Assistant, user: str, frames, channel=Channel.WIDGET
         )
     for seq, intent, path in turns:
         TurnRecord.objects.create(
-            conversation=chat, seq=seq, intent=intent, confidence=0.91, path=path, steps=["confirm"]
+            conversation=chat,
+            seq=seq,
+            intent=intent,
+            confidence=0.91,
+            path=path,
+            steps=["confirm"],
+            llm=[KB_CALL] if path == "knowledge" else [],
         )
     return chat
 
@@ -75,6 +91,7 @@ def test_a_transcript_reads_back_with_each_turn_understood(chats, client_for, vi
     assert "order_pizza 0.91" in html
     assert "path knowledge" in html
     assert "[1] faq.md › Diets" in html
+    assert "LLM kb: openai:gpt-4o-mini, 412 in / 23 out tokens, $0.000076" in html
 
 
 @pytest.mark.parametrize(

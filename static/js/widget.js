@@ -126,7 +126,10 @@
     box.className = "sources";
     box.appendChild(document.createTextNode("Sources: "));
     sources.forEach(function (source, i) {
-      var label = "[" + source.n + "] " + [source.title || source.document, source.heading].filter(Boolean).join(" › ");
+      var title = source.title || source.document;
+      var heading = source.heading || "";
+      var where = heading.indexOf(title) === 0 ? heading : [title, heading].filter(Boolean).join(" › ");
+      var label = "[" + source.n + "] " + where;
       var item = document.createElement(/^https?:\/\//.test(source.url || "") ? "a" : "span");
       item.textContent = label;
       if (item.tagName === "A") { item.href = source.url; item.target = "_blank"; item.rel = "noopener noreferrer"; }

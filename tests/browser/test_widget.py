@@ -52,3 +52,19 @@ def test_a_visitor_orders_through_the_widget_clicks_a_button_and_carries_on_afte
     expect(log).to_contain_text("We are open every day from 11:00 to 23:00.")
     expect(log.get_by_text(CONFIRM)).to_have_count(1)
     expect(page.get_by_test_id("chat-status")).to_have_text("online")
+
+
+def test_a_question_the_flow_does_not_cover_is_answered_from_the_faq_with_its_source(
+    page: Page, demo_url: str
+) -> None:
+    page.goto(demo_url)
+    page.get_by_test_id("chat-bubble").click()
+    log = page.get_by_test_id("chat-log")
+    expect(log).to_contain_text("Welcome to Pizza Palace! What can I do for you?")
+
+    page.get_by_test_id("chat-input").fill("how much does delivery cost")
+    page.get_by_test_id("chat-input").press("Enter")
+
+    # The bundled local model streams the answer; its source is the FAQ's delivery section.
+    expect(log.locator(".sources")).to_contain_text("Pizza Palace FAQ › Delivery", timeout=30_000)
+    expect(log).to_contain_text("Anything else I can do for you?")

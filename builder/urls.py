@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from builder.views import accounts, assistants, design, prompts, releases, workspaces
+from builder.views import accounts, assistants, design, evaluations, prompts, releases, workspaces
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workspace-list"), name="home"),
@@ -46,6 +46,14 @@ urlpatterns = [
     path("assistants/<int:pk>/flow/", design.flow_editor, name="flow-editor"),
     path("assistants/<int:pk>/prompts/", prompts.prompt_list, name="prompt-list"),
     path("prompts/<int:pk>/", prompts.prompt_detail, name="prompt-detail"),
+    # Evaluations
+    path("assistants/<int:pk>/evaluations/", evaluations.evaluation_list, name="evaluation-list"),
+    path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation-detail"),
+    path(
+        "evaluations/<int:pk>/report.json",
+        evaluations.evaluation_download,
+        name="evaluation-download",
+    ),
     # Releases and transfers
     path("assistants/<int:pk>/publish/", releases.assistant_publish, name="assistant-publish"),
     path(

@@ -205,6 +205,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or a "kind": each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "TrainingStatusEnum": "builder.models.TrainingStatus",
+        "EvaluationStatusEnum": "builder.models.EvaluationStatus",
+        "DocumentStatusEnum": "knowledge.models.DocumentStatus",
+        "EvaluationKindEnum": "builder.models.EvaluationKind",
+        "EntityKindEnum": "builder.models.EntityKind",
+    },
 }
 
 # --- Static files: collected into var/static and served by ServeStatic (async WhiteNoise), no CDN.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,25 +37,43 @@ class DataError(ValueError):
 
 def read_jsonl(path: Path) -> list[Example]:
     """One utterance a line: ``{"text", "intent", "entities": [{start, end, entity, value}]}``."""
-    examples = []
     with Path(path).open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                spans = tuple(
-                    EntitySpan(
-                        start=int(span["start"]),
-                        end=int(span["end"]),
-                        entity=str(span["entity"]),
-                        value=str(span.get("value", row["text"][span["start"] : span["end"]])),
-                    )
-                    for span in row.get("entities") or ()
+        return examples_from_jsonl(lines, str(path))
+
+
+def examples_from_jsonl(lines: Iterable[str], source: str) -> list[Example]:
+    examples = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            spans = tuple(
+                EntitySpan(
+                    start=int(span["start"]),
+                    end=int(span["end"]),
+                    entity=str(span["entity"]),
+                    value=str(span.get("value", row["text"][span["start"] : span["end"]])),
                 )
-                examples.append(
-                    Example(text=str(row["text"]), intent=str(row["intent"]), entities=spans)
-                )
-            except (ValueError, KeyError, TypeError) as error:
-                raise DataError(f"{path}, line {number}: {error!r}") from None
+                for span in row.get("entities") or ()
+            )
+            examples.append(
+                Example(text=str(row["text"]), intent=str(row["intent"]), entities=spans)
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise DataError(f"{source}, line {number}: {error!r}") from None
+    return examples
+
+
+def examples_from_csv(text: str, source: str) -> list[Example]:
+    """Rows of ``text,intent`` (a header row naming them is skipped)."""
+    examples = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise DataError(f"{source}, line {number}: expected text,intent")
+        if number == 1 and [cell.strip().lower() for cell in row[:2]] == ["text", "intent"]:
+            continue
+        examples.append(Example(text=row[0].strip(), intent=row[1].strip()))
     return examples

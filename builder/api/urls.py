@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from builder.api.evaluations import EvaluationListView, EvaluationView
 from builder.api.nlu import (
     EntityViewSet,
     ExportView,
@@ -46,6 +47,12 @@ urlpatterns = [
     path("intents/<int:pk>/utterances/", IntentUtterancesView.as_view(), name="intent-utterances"),
     path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
     path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
+    path(
+        "assistants/<int:pk>/evaluations/",
+        EvaluationListView.as_view(),
+        name="assistant-evaluations",
+    ),
+    path("evaluations/<int:pk>/", EvaluationView.as_view(), name="evaluation"),
     path("assistants/<int:pk>/versions/", VersionsView.as_view(), name="assistant-versions"),
     path("assistants/<int:pk>/export/", ExportView.as_view(), name="assistant-export"),
     path("assistants/import/", ImportView.as_view(), name="assistant-import"),

@@ -1,6 +1,7 @@
 """What a creator designs, one module per concern; import from here."""
 
 from builder.models.assistants import Assistant, AssistantQuerySet, Language
+from builder.models.evaluations import EvaluationKind, EvaluationRun, EvaluationStatus
 from builder.models.flows import AssistantVersion, Flow
 from builder.models.nlu import (
     UTTERANCE_MAX_LENGTH,
@@ -34,6 +35,9 @@ __all__ = [
     "AssistantVersion",
     "Entity",
     "EntityKind",
+    "EvaluationKind",
+    "EvaluationRun",
+    "EvaluationStatus",
     "Flow",
     "Intent",
     "Language",

@@ -1,0 +1,97 @@
+"""Evaluations of an assistant's NLU over REST: start one (a test set comes as multipart)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from builder.api.access import request_user
+from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit
+from builder.services.evaluations import evaluation_request, test_set_read
+
+
+class EvaluationSerializer(serializers.ModelSerializer[EvaluationRun]):
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "id",
+            "assistant",
+            "kind",
+            "folds",
+            "test_name",
+            "status",
+            "stage",
+            "progress",
+            "error",
+            "model_version",
+            "report",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class EvaluationSummarySerializer(EvaluationSerializer):
+    class Meta(EvaluationSerializer.Meta):
+        fields = [name for name in EvaluationSerializer.Meta.fields if name != "report"]
+        read_only_fields = fields
+
+
+class EvaluationRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    kind = serializers.ChoiceField(EvaluationKind.values)
+    folds = serializers.IntegerField(min_value=2, max_value=10, default=5)
+    test_set = serializers.FileField(
+        required=False, help_text="For kind test_set: JSONL or CSV text,intent."
+    )
+
+
+class EvaluationListView(APIView):
+    """The assistant's evaluations, newest first (without their reports); POST starts one."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def _assistant(self, request: Request, pk: int) -> Assistant:
+        return get_object_or_404(Assistant.objects.for_member(request_user(request)), pk=pk)
+
+    @extend_schema(responses=EvaluationSummarySerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        runs = self._assistant(request, pk).evaluations.defer("test_set", "report")[:50]
+        return Response(EvaluationSummarySerializer(runs, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": EvaluationRequestSerializer},
+        responses={202: EvaluationSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = self._assistant(request, pk)
+        if not can_edit(assistant.member_role):
+            raise PermissionDenied("Viewers cannot start evaluations.")
+        payload = EvaluationRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        values = payload.validated_data
+        upload = values.get("test_set")
+        run = evaluation_request(
+            assistant=assistant,
+            kind=values["kind"],
+            folds=values["folds"],
+            test_name=upload.name if upload else "",
+            test_set=test_set_read(upload.name or "", upload.read()) if upload else None,
+        )
+        run.refresh_from_db()
+        return Response(EvaluationSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EvaluationView(APIView):
+    @extend_schema(responses=EvaluationSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        assistants = Assistant.objects.for_member(request_user(request))
+        run = get_object_or_404(EvaluationRun.objects.filter(assistant__in=assistants), pk=pk)
+        return Response(EvaluationSerializer(run).data)

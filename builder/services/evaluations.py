@@ -1,0 +1,164 @@
+"""Evaluating an assistant's NLU in the background: a held-out split, k-fold cross-validation, or an
+uploaded test set run through the draft model; the report is ``nlu.evaluation.report``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import PurePath
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from builder.models import Assistant, EvaluationKind, EvaluationRun, EvaluationStatus
+from nlu.data import DataError, EntitySpan, Example, examples_from_csv, examples_from_jsonl
+from runtime.events import assistant_event_send
+
+MAX_TEST_BYTES = 5_000_000
+MAX_TEST_UTTERANCES = 20_000
+PROGRESS_EVERY_S = 0.25
+
+
+def test_set_read(name: str, data: bytes) -> list[Example]:
+    """An uploaded labelled set: JSONL (the shared data sets' format) or CSV ``text,intent``."""
+    if len(data) > MAX_TEST_BYTES:
+        raise ValidationError(f"The test set is larger than {MAX_TEST_BYTES // 1_000_000} MB.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("The test set is not UTF-8 text.") from None
+    suffix = PurePath(name).suffix.lower()
+    try:
+        if suffix in (".jsonl", ".json"):
+            examples = examples_from_jsonl(text.splitlines(), name)
+        elif suffix == ".csv":
+            examples = examples_from_csv(text, name)
+        else:
+            raise ValidationError("Upload a .jsonl or .csv file.")
+    except DataError as error:
+        raise ValidationError(str(error)) from None
+    if not examples:
+        raise ValidationError("The test set has no utterances.")
+    if len(examples) > MAX_TEST_UTTERANCES:
+        raise ValidationError(f"The test set has more than {MAX_TEST_UTTERANCES} utterances.")
+    return examples
+
+
+def evaluation_request(
+    *,
+    assistant: Assistant,
+    kind: str,
+    folds: int = 5,
+    test_name: str = "",
+    test_set: list[Example] | None = None,
+) -> EvaluationRun:
+    """Queue an evaluation; it runs once the current transaction commits."""
+    if kind not in EvaluationKind.values:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(EvaluationKind.values)}."})
+    if kind == EvaluationKind.KFOLD and not 2 <= folds <= 10:
+        raise ValidationError({"folds": "Use 2 to 10 folds."})
+    if kind == EvaluationKind.TEST_SET and not test_set:
+        raise ValidationError({"test_set": "Upload the labelled test set."})
+    run = EvaluationRun.objects.create(
+        assistant=assistant,
+        kind=kind,
+        folds=folds,
+        test_name=test_name[:255],
+        test_set=[
+            {
+                "text": example.text,
+                "intent": example.intent,
+                "entities": [span.__dict__ for span in example.entities],
+            }
+            for example in test_set or []
+        ],
+    )
+    _announce(run)
+    from builder.tasks import nlu_evaluate  # the task module imports this one
+
+    run_id = run.pk
+    transaction.on_commit(lambda: nlu_evaluate(run_id))
+    return run
+
+
+def evaluation_run_execute(run_id: int) -> EvaluationRun:
+    from builder.services.nlu import nlu_examples, nlu_matcher
+    from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
+    from nlu.model import NluModel
+    from nlu.registry import NotPublished
+    from nlu.store import registry
+
+    taken = EvaluationRun.objects.filter(pk=run_id, status=EvaluationStatus.QUEUED).update(
+        status=EvaluationStatus.RUNNING, stage="starting"
+    )
+    run = EvaluationRun.objects.select_related("assistant").get(pk=run_id)
+    if not taken:
+        return run
+    assistant = run.assistant
+    models = registry()
+    matcher = nlu_matcher(assistant)
+    last_sent = 0.0
+
+    def progress(stage: str, fraction: float) -> None:
+        nonlocal last_sent
+        if time.monotonic() - last_sent < PROGRESS_EVERY_S:
+            return
+        last_sent = time.monotonic()
+        run.stage, run.progress = stage[:64], fraction
+        run.save(update_fields=["stage", "progress"])
+        _announce(run)
+
+    def train(examples: list[Example]) -> NluModel:
+        return NluModel.train(examples, encoder=models.encoder, matcher=matcher)
+
+    try:
+        if run.kind == EvaluationKind.TEST_SET:
+            try:
+                model = models.published_model(assistant.pk, "draft")
+            except NotPublished:
+                raise ValueError("The assistant has no trained model yet.") from None
+            run.model_version = models.published_version(assistant.pk, "draft") or ""
+            test = [
+                Example(
+                    row["text"],
+                    row["intent"],
+                    tuple(EntitySpan(**span) for span in row.get("entities") or []),
+                )
+                for row in run.test_set
+            ]
+            progress("predicting", 0.1)
+            outcomes = outcomes_of(model, test)
+        else:
+            examples = nlu_examples(assistant)
+            if len({example.intent for example in examples}) < 2:
+                raise ValueError("An evaluation needs at least two intents with utterances.")
+            if run.kind == EvaluationKind.HOLDOUT:
+                train_part, test = split_holdout(examples)
+                if not test:
+                    raise ValueError("Too few utterances to hold any out.")
+                progress("training on 80 %", 0.1)
+                outcomes = outcomes_of(train(train_part), test)
+            else:
+                outcomes = kfold_outcomes(examples, train, folds=run.folds, progress=progress)
+    except ValueError as error:
+        run.status, run.error = EvaluationStatus.FAILED, str(error)
+    else:
+        run.status, run.report, run.progress = EvaluationStatus.DONE, report(outcomes), 1.0
+    run.finished_at = timezone.now()
+    run.save()
+    _announce(run)
+    return run
+
+
+def _announce(run: EvaluationRun) -> None:
+    assistant_event_send(
+        assistant_id=run.assistant_id,
+        event="nlu.evaluation",
+        data={
+            "run": run.pk,
+            "status": run.status,
+            "stage": run.stage,
+            "progress": round(run.progress, 2),
+            "error": run.error,
+        },
+    )

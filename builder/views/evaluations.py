@@ -1,0 +1,172 @@
+"""Evaluation reports of an assistant's NLU: start one, watch it run, read and download it.
+
+Charts are SVG drawn here from the report's figures, so the page needs no script or CDN.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit
+from builder.services.evaluations import evaluation_request, test_set_read
+from builder.views.access import AuthenticatedRequest, member_assistant
+
+CHART_WIDTH = 600
+BAR_HEIGHT = 18
+
+
+class EvaluationForm(forms.Form):
+    kind = forms.ChoiceField(choices=EvaluationKind.choices, label="Evaluate on")
+    folds = forms.IntegerField(min_value=2, max_value=10, initial=5, required=False)
+    test_set = forms.FileField(
+        required=False,
+        label="Test set",
+        help_text='For an uploaded test set: JSONL ({"text", "intent", "entities"}) or CSV '
+        "text,intent; intent “oos” marks an utterance that should match nothing.",
+    )
+
+
+@login_required
+def evaluation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    assistant = member_assistant(request, pk, edit=request.method == "POST")
+    form = EvaluationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("test_set")
+        try:
+            test_set = test_set_read(upload.name, upload.read()) if upload else None
+            run = evaluation_request(
+                assistant=assistant,
+                kind=data["kind"],
+                folds=data.get("folds") or 5,
+                test_name=upload.name if upload else "",
+                test_set=test_set,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Evaluation started.")
+            return redirect("evaluation-detail", pk=run.pk)
+    return render(
+        request,
+        "builder/evaluation_list.html",
+        {
+            "assistant": assistant,
+            "runs": assistant.evaluations.defer("test_set", "report")[:50],
+            "form": form,
+            "can_edit": can_edit(assistant.member_role),
+        },
+    )
+
+
+def _member_run(request: AuthenticatedRequest, pk: int) -> EvaluationRun:
+    return get_object_or_404(
+        EvaluationRun.objects.filter(assistant__in=Assistant.objects.for_member(request.user)),
+        pk=pk,
+    )
+
+
+@login_required
+def evaluation_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    run = _member_run(request, pk)
+    assistant = member_assistant(request, run.assistant_id)
+    report = run.report or {}
+    return render(
+        request,
+        "builder/evaluation_detail.html",
+        {
+            "assistant": assistant,
+            "run": run,
+            "report": report,
+            "histogram": _histogram(report),
+            "f1_bars": _f1_bars(report),
+            "per_intent": sorted(
+                (report.get("per_intent") or {}).items(), key=lambda item: item[1]["f1"]
+            ),
+        },
+    )
+
+
+@login_required
+def evaluation_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    run = _member_run(request, pk)
+    body = {
+        "assistant": run.assistant_id,
+        "kind": run.kind,
+        "folds": run.folds if run.kind == EvaluationKind.KFOLD else None,
+        "test_set": run.test_name or None,
+        "model_version": run.model_version or None,
+        "status": run.status,
+        "error": run.error or None,
+        "created_at": run.created_at.isoformat(),
+        "report": run.report,
+    }
+    response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="evaluation-{run.pk}.json"'
+    return response
+
+
+def _histogram(report: dict[str, Any]) -> dict[str, Any] | None:
+    """Bars per confidence bin, right answers stacked under wrong ones."""
+    figures = report.get("confidence_histogram")
+    if not figures:
+        return None
+    height, bins = 160, len(figures["correct"])
+    tallest = max(
+        (c + w for c, w in zip(figures["correct"], figures["wrong"], strict=True)), default=1
+    )
+    width = CHART_WIDTH // bins
+    bars = []
+    for index, (correct, wrong) in enumerate(
+        zip(figures["correct"], figures["wrong"], strict=True)
+    ):
+        low, high = figures["edges"][index], figures["edges"][index + 1]
+        right_h = round(height * correct / max(tallest, 1))
+        wrong_h = round(height * wrong / max(tallest, 1))
+        bars.append(
+            {
+                "x": index * width + 2,
+                "width": width - 4,
+                "correct_y": height - right_h,
+                "correct_h": right_h,
+                "wrong_y": height - right_h - wrong_h,
+                "wrong_h": wrong_h,
+                "label": f"{low:.1f}",
+                "label_x": index * width + width // 2,
+                "title": f"confidence {low:.1f}–{high:.1f}: {correct} right, {wrong} wrong",
+            }
+        )
+    return {"width": CHART_WIDTH, "height": height, "bars": bars}
+
+
+def _f1_bars(report: dict[str, Any]) -> dict[str, Any] | None:
+    """One bar per intent, worst F1 first (at most 40)."""
+    rows = sorted((report.get("per_intent") or {}).items(), key=lambda item: item[1]["f1"])[:40]
+    if not rows:
+        return None
+    label_width = 200
+    bars = [
+        {
+            "y": index * BAR_HEIGHT,
+            "text_y": index * BAR_HEIGHT + BAR_HEIGHT - 5,
+            "name": name,
+            "width": round((CHART_WIDTH - label_width - 50) * figures["f1"]),
+            "value_x": label_width + round((CHART_WIDTH - label_width - 50) * figures["f1"]) + 4,
+            "f1": figures["f1"],
+        }
+        for index, (name, figures) in enumerate(rows)
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": len(bars) * BAR_HEIGHT,
+        "label_width": label_width,
+        "bars": bars,
+    }

@@ -1,0 +1,147 @@
+"""Evaluating an assistant's NLU from the pages and the API: k-fold, held out, a test set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from builder.demo import demo_content_seed
+from builder.models import Assistant, EvaluationRun, EvaluationStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEST_SET = "\n".join(
+    json.dumps(row)
+    for row in [
+        {"text": "I want a large margherita", "intent": "order_pizza"},
+        {"text": "where is my pizza right now", "intent": "track_order"},
+        {"text": "are you open on sunday evening", "intent": "opening_hours"},
+        {"text": "what is the capital of peru", "intent": "oos"},
+    ]
+).encode()
+
+
+@pytest.fixture
+def pizza(assistant: Assistant) -> Assistant:
+    with transaction.atomic():  # one training for all of it
+        demo_content_seed(assistant)
+    return assistant
+
+
+def test_a_kfold_evaluation_reports_every_figure_on_its_page(pizza, client_for, editor):
+    client = client_for(editor)
+
+    response = client.post(
+        f"/assistants/{pizza.pk}/evaluations/", {"kind": "kfold", "folds": 3}, follow=True
+    )
+
+    run = EvaluationRun.objects.get()
+    assert run.status == EvaluationStatus.DONE, run.error
+    report = run.report
+    assert report is not None
+    intents = set(pizza.intents.values_list("name", flat=True))
+    assert set(report["per_intent"]) == intents
+    assert report["utterances"] == sum(i.utterances.count() for i in pizza.intents.all())
+    assert 0.5 < report["accuracy"] <= 1
+    assert report["entities"]["per_type"]  # the demo annotates sizes and toppings
+    page = response.content.decode()
+    assert 'aria-label="Confidence histogram"' in page
+    assert 'aria-label="F1 per intent"' in page
+    assert f"{report['accuracy']:.4f}" in page
+    download = client.get(f"/evaluations/{run.pk}/report.json")
+    assert download["Content-Disposition"] == f'attachment; filename="evaluation-{run.pk}.json"'
+    assert json.loads(download.content)["report"] == report
+
+
+def test_an_uploaded_test_set_is_run_through_the_draft_model(pizza, api_for, editor):
+    created = api_for(editor).post(
+        f"/api/assistants/{pizza.pk}/evaluations/",
+        {"kind": "test_set", "test_set": SimpleUploadedFile("check.jsonl", TEST_SET)},
+        format="multipart",
+    )
+
+    assert created.status_code == 202, created.json()
+    run = api_for(editor).get(f"/api/evaluations/{created.json()['id']}/").json()
+    assert run["status"] == "done"
+    assert run["test_name"] == "check.jsonl"
+    assert run["model_version"]
+    assert run["report"]["utterances"] == 4
+    assert run["report"]["out_of_scope"]["support"] == 1
+
+
+def test_a_held_out_split_trains_a_separate_model(pizza, api_for, editor):
+    created = (
+        api_for(editor)
+        .post(f"/api/assistants/{pizza.pk}/evaluations/", {"kind": "holdout"}, format="json")
+        .json()
+    )
+
+    run = EvaluationRun.objects.get(pk=created["id"])
+    assert run.status == EvaluationStatus.DONE, run.error
+    total = sum(i.utterances.count() for i in pizza.intents.all())
+    assert run.report is not None
+    assert 0 < run.report["utterances"] < total / 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("bad.jsonl", b'{"text": "hi", "intent": "greet"}\nnot json\n', "bad.jsonl, line 2"),
+        ("rows.csv", b"text,intent\njust text\n", "rows.csv, line 2: expected text,intent"),
+        ("notes.txt", b"hello", "Upload a .jsonl or .csv file."),
+        ("empty.csv", b"text,intent\n", "The test set has no utterances."),
+    ],
+)
+def test_a_bad_test_set_is_refused_with_the_reason(pizza, api_for, editor, name, data, message):
+    response = api_for(editor).post(
+        f"/api/assistants/{pizza.pk}/evaluations/",
+        {"kind": "test_set", "test_set": SimpleUploadedFile(name, data)},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert message in str(response.json())
+    assert not EvaluationRun.objects.exists()
+
+
+def test_an_assistant_with_one_intent_fails_with_a_clear_reason(assistant, api_for, editor):
+    from builder import services
+
+    services.intent_create(
+        assistant=assistant, name="greet", utterances=[{"text": "hi"}, {"text": "hello"}]
+    )
+
+    created = (
+        api_for(editor)
+        .post(f"/api/assistants/{assistant.pk}/evaluations/", {"kind": "kfold"}, format="json")
+        .json()
+    )
+
+    run = EvaluationRun.objects.get(pk=created["id"])
+    assert run.status == EvaluationStatus.FAILED
+    assert run.error == "An evaluation needs at least two intents with utterances."
+
+
+def test_viewers_read_and_other_workspaces_see_nothing(
+    pizza, api_for, client_for, editor, viewer, outsider
+):
+    created = (
+        api_for(editor)
+        .post(
+            f"/api/assistants/{pizza.pk}/evaluations/", {"kind": "kfold", "folds": 2}, format="json"
+        )
+        .json()
+    )
+
+    assert api_for(viewer).get(f"/api/evaluations/{created['id']}/").status_code == 200
+    refused = api_for(viewer).post(
+        f"/api/assistants/{pizza.pk}/evaluations/", {"kind": "kfold"}, format="json"
+    )
+    assert refused.status_code == 403
+    assert api_for(outsider).get(f"/api/evaluations/{created['id']}/").status_code == 404
+    assert api_for(outsider).get(f"/api/assistants/{pizza.pk}/evaluations/").status_code == 404
+    assert client_for(outsider).get(f"/evaluations/{created['id']}/").status_code == 404
+    assert client_for(outsider).get(f"/evaluations/{created['id']}/report.json").status_code == 404

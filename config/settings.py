@@ -8,6 +8,7 @@ URL: ``DATABASE_URL`` for PostgreSQL, ``REDIS_URL`` for channels, cache and the 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +270,8 @@ NLU_DIR = Path(env_str("NLU_DIR", str(DATA_DIR / "nlu")) or "")
 NLU_MODELS_DIR = Path(env_str("NLU_MODELS_DIR", str(NLU_DIR / "models")) or "")
 # int8 (per-channel) keeps accuracy with float32 on BANKING77 and is 3x faster; see BENCHMARKS.md.
 NLU_ENCODER_VARIANT = env_choice("NLU_ENCODER_VARIANT", "int8", ("int8", "float32"))
+# What a CPU-hour costs where the NLU runs (US dollars): its cost in the classifier comparison.
+NLU_CPU_HOUR_PRICE = Decimal(env_str("NLU_CPU_HOUR_PRICE", "0.05") or "0.05")
 
 # --- LLM gateway: the bundled local model by default; OPENAI_API_KEY (and OPENAI_BASE_URL for any
 # OpenAI-compatible server) switches the default to that provider, falling back to the local model.

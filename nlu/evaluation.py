@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlu.data import OUT_OF_SCOPE, Example
-from nlu.model import NluModel
+from nlu.model import NluModel, Parse
 
 HISTOGRAM_BINS = 10
 MAX_ERRORS = 500
@@ -39,24 +39,25 @@ class Outcome:
         return self.expected == self.predicted
 
 
+def outcome_of(example: Example, parse: Parse) -> Outcome:
+    return Outcome(
+        text=example.text,
+        expected=example.intent,
+        predicted=parse.intent or OUT_OF_SCOPE,
+        confidence=round(parse.confidence, 4),
+        alternatives=tuple(
+            (match.name, round(match.confidence, 4))
+            for match in parse.ranking
+            if match.name != parse.intent
+        )[:3],
+        expected_entities=frozenset((s.start, s.end, s.entity) for s in example.entities),
+        found_entities=frozenset((e.start, e.end, e.entity) for e in parse.entities),
+    )
+
+
 def outcomes_of(model: NluModel, examples: Sequence[Example]) -> list[Outcome]:
     parses = model.parse_batch([example.text for example in examples])
-    return [
-        Outcome(
-            text=example.text,
-            expected=example.intent,
-            predicted=parse.intent or OUT_OF_SCOPE,
-            confidence=round(parse.confidence, 4),
-            alternatives=tuple(
-                (match.name, round(match.confidence, 4))
-                for match in parse.ranking
-                if match.name != parse.intent
-            )[:3],
-            expected_entities=frozenset((s.start, s.end, s.entity) for s in example.entities),
-            found_entities=frozenset((e.start, e.end, e.entity) for e in parse.entities),
-        )
-        for example, parse in zip(examples, parses, strict=True)
-    ]
+    return [outcome_of(example, parse) for example, parse in zip(examples, parses, strict=True)]
 
 
 def split_holdout(

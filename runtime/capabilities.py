@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-import pydantic
 from channels.db import database_sync_to_async
 
 from builder.models import PromptVersion
-from gateway.calls import Completion, Delta, Done, astream, prompt_call, structured
+from gateway.calls import Completion, Delta, Done, astream, prompt_call
+from gateway.classify import llm_classify
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
 from gateway.models import Purpose
@@ -25,7 +25,6 @@ from runtime.engine import Knowledge, StepFailed, Understanding, render
 
 API_MAX_BYTES = 1_000_000
 HYBRID_CANDIDATES = 3  # the NLU's best intents the LLM chooses among
-NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ class Hybrid:
     low: float
     high: float
     descriptions: dict[str, str]  # intent name: what it is for
-
-
-class IntentChoice(pydantic.BaseModel):
-    intent: str = pydantic.Field(description="One of the listed intent names, or none.")
 
 
 class AssistantCapabilities:
@@ -92,38 +87,22 @@ class AssistantCapabilities:
             or not hybrid.low <= ranking[0]["confidence"] < hybrid.high
         ):
             return understood
-        try:
-            choice = await database_sync_to_async(self._choose)(text, ranking, hybrid)
-        except GatewayError as error:  # the NLU's answer stands
-            self._used(Purpose.CLASSIFY, None, error.kind)
-            return replace(understood, decided_by=f"nlu (llm failed: {error.kind})")
-        if choice == NONE:
-            return replace(understood, intent=None, decided_by="llm")
-        chosen = next((c for c in ranking if c["intent"] == choice), None)
-        if chosen is None:
-            return replace(understood, decided_by="nlu (llm chose no listed intent)")
-        return replace(understood, intent=choice, confidence=chosen["confidence"], decided_by="llm")
-
-    def _choose(self, text: str, ranking: list[dict[str, Any]], hybrid: Hybrid) -> str:
-        listed = "\n".join(
-            f"- {c['intent']}: {hybrid.descriptions.get(c['intent']) or c['intent']}"
-            for c in ranking
-        )
-        messages = [
-            {
-                "role": "system",
-                "content": "You route a customer's message to the intent of a chatbot that fits "
-                f"it. The intents:\n{listed}\n- {NONE}: none of these fits.\nAnswer with the "
-                "intent's name only.",
-            },
-            {"role": "user", "content": text},
-        ]
+        offered = [(c["intent"], hybrid.descriptions.get(c["intent"], "")) for c in ranking]
         scope = CallScope(
             Purpose.CLASSIFY, workspace_id=self.workspace_id, assistant_id=self.assistant_id
         )
-        answer = structured(messages, IntentChoice, scope=scope, max_tokens=40, untrusted=[text])
-        self._used(Purpose.CLASSIFY, answer.completion)
-        return answer.value.intent.strip()
+        try:
+            choice = await database_sync_to_async(llm_classify)(text, offered, scope=scope)
+        except GatewayError as error:  # the NLU's answer stands
+            self._used(Purpose.CLASSIFY, None, error.kind)
+            return replace(understood, decided_by=f"nlu (llm failed: {error.kind})")
+        self._used(Purpose.CLASSIFY, choice.completion)
+        if not choice.listed:
+            return replace(understood, decided_by="nlu (llm chose no listed intent)")
+        if choice.intent is None:
+            return replace(understood, intent=None, decided_by="llm")
+        confidence = next(c["confidence"] for c in ranking if c["intent"] == choice.intent)
+        return replace(understood, intent=choice.intent, confidence=confidence, decided_by="llm")
 
     def _parse(self, text: str) -> Understanding:
         parsed = self.nlu().parse(text, threshold=self.threshold)

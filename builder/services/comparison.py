@@ -1,0 +1,261 @@
+"""The in-house NLU, an LLM classifier and the hybrid of both, on the same labelled utterances:
+accuracy, macro-F1, out-of-scope recall, latency, tokens and cost, side by side.
+
+- **nlu**: the assistant's draft model, one utterance at a time; its cost is the CPU time it used,
+  priced per CPU-hour (``NLU_CPU_HOUR_PRICE``).
+- **llm**: the LLM through the gateway, given every intent's name and description and the
+  ``few_shot`` training utterances most similar to the one asked (by the encoder); its cost comes
+  from the model catalogue's prices and the tokens the provider reported.
+- **hybrid**: the NLU, and the LLM among the NLU's three best intents only when the NLU's top
+  confidence is in the assistant's uncertain band.
+
+At most ``max_items`` utterances are used (a deterministic sample across the set), so a paid model
+is never asked more than that; ``estimate`` says what a run would cost before it starts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from builder.models import Assistant
+from builder.services.nlu import nlu_examples
+from gateway.calls import Completion
+from gateway.catalogue import default_model
+from gateway.classify import llm_classify
+from gateway.errors import GatewayError
+from gateway.ledger import CallScope
+from gateway.models import LlmModel, Purpose
+from nlu.data import OUT_OF_SCOPE, Example
+from nlu.evaluation import Outcome, outcome_of, report
+from nlu.model import NluModel
+from nlu.registry import NotPublished
+from nlu.store import registry
+
+CLASSIFIERS = ("nlu", "llm", "hybrid")
+HYBRID_CANDIDATES = 3
+CHARS_PER_TOKEN = 4  # for the estimate before a run; the run itself counts the provider's tokens
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class _Tally:
+    outcomes: list[Outcome] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: bool = False
+    llm_calls: int = 0
+    errors: int = 0
+    cpu_seconds: float = 0.0
+
+    def charge(self, completion: Completion) -> None:
+        self.llm_calls += 1
+        self.input_tokens += completion.input_tokens
+        self.output_tokens += completion.output_tokens
+        if completion.cost is None:
+            self.unpriced = True
+        else:
+            self.cost += completion.cost
+
+
+def sample(examples: list[Example], max_items: int | None, seed: int = 0) -> list[Example]:
+    """At most ``max_items`` utterances, drawn evenly from the whole set (the same each time)."""
+    chosen = list(examples)
+    random.Random(seed).shuffle(chosen)  # noqa: S311 -- a reproducible sample, not a secret
+    return chosen if max_items is None else chosen[:max_items]
+
+
+def _model(assistant: Assistant, key: str | None) -> LlmModel:
+    if key:
+        found = LlmModel.objects.filter(key=key).first()
+        if found is None:
+            raise ValueError(f"No model {key!r} in the catalogue.")
+        return found
+    return assistant.llm_model or default_model()
+
+
+def estimate(
+    assistant: Assistant, examples: list[Example], *, llm: str | None, few_shot: int = 3
+) -> dict[str, Any]:
+    """What the LLM side of a run on ``examples`` would cost, from the prompt's length."""
+    model = _model(assistant, llm)
+    intents = list(assistant.intents.values_list("name", "description"))
+    prompt_chars = 300 + sum(len(n) + len(d) + 4 for n, d in intents) + few_shot * 60
+    per_item = prompt_chars // CHARS_PER_TOKEN + 20
+    calls = len(examples)
+    cost = model.cost(per_item * calls, 10 * calls)
+    return {
+        "model": model.key,
+        "items": calls,
+        "input_tokens": per_item * calls,
+        "output_tokens": 10 * calls,
+        "cost": None if cost is None else str(cost.quantize(Decimal("0.0001"))),
+    }
+
+
+def compare(
+    assistant: Assistant,
+    examples: list[Example],
+    *,
+    llm: str | None = None,
+    few_shot: int = 3,
+    max_items: int | None = 200,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the three classifiers on the same utterances and report their figures."""
+    progress = progress or (lambda stage, fraction: None)
+    models = registry()
+    try:
+        nlu = models.published_model(assistant.pk, "draft")
+    except NotPublished:
+        raise ValueError("The assistant has no trained model yet.") from None
+    model = _model(assistant, llm)
+    items = sample(examples, max_items)
+    if not items:
+        raise ValueError("There are no utterances to compare on.")
+    intents = list(assistant.intents.order_by("name").values_list("name", "description"))
+    descriptions = dict(intents)
+    shots = _few_shot(nlu, nlu_examples(assistant), items, few_shot)
+    scope = CallScope(
+        Purpose.CLASSIFY, workspace_id=assistant.workspace_id, assistant_id=assistant.pk
+    )
+    low, high = assistant.hybrid_low, assistant.hybrid_high
+    tallies = {name: _Tally() for name in CLASSIFIERS}
+    for index, example in enumerate(items):
+        progress(f"utterance {index + 1} of {len(items)}", index / len(items))
+        # The in-house NLU, timed on the serving path (one utterance, tokenisation included).
+        started, cpu = time.perf_counter(), time.process_time()
+        parsed = nlu.parse(example.text, threshold=assistant.nlu_threshold)
+        nlu_ms = (time.perf_counter() - started) * 1000
+        tallies["nlu"].cpu_seconds += time.process_time() - cpu
+        tallies["nlu"].latencies_ms.append(nlu_ms)
+        tallies["nlu"].outcomes.append(outcome_of(example, parsed))
+        # The LLM on its own: every intent, and the most similar training utterances.
+        _ask(tallies["llm"], example, intents, shots[index], model, scope, base_ms=0.0)
+        # The hybrid: the LLM among the NLU's best only when the NLU is unsure.
+        ranking = parsed.ranking[:HYBRID_CANDIDATES]
+        if ranking and low <= ranking[0].confidence < high:
+            offered = [(match.name, descriptions.get(match.name, "")) for match in ranking]
+            _ask(tallies["hybrid"], example, offered, (), model, scope, base_ms=nlu_ms, nlu=parsed)
+        else:
+            tallies["hybrid"].latencies_ms.append(nlu_ms)
+            tallies["hybrid"].outcomes.append(outcome_of(example, parsed))
+    progress("done", 1.0)
+    figures = {name: _figures(tally, len(items)) for name, tally in tallies.items()}
+    nlu_cost = Decimal(figures["nlu"]["cost_per_1000_turns"] or 0)
+    return {
+        "items": len(items),
+        "llm_model": model.key,
+        "few_shot": few_shot,
+        "hybrid_band": [low, high],
+        "cpu_hour_price": str(settings.NLU_CPU_HOUR_PRICE),
+        "classifiers": figures,
+        "versus_nlu": {
+            name: {
+                "accuracy_difference": _difference(figures[name], figures["nlu"], "accuracy"),
+                "macro_f1_difference": _difference(figures[name], figures["nlu"], "macro_f1"),
+                "cost_ratio": None
+                if figures[name]["cost_per_1000_turns"] is None or not nlu_cost
+                else round(float(Decimal(figures[name]["cost_per_1000_turns"]) / nlu_cost), 1),
+            }
+            for name in ("llm", "hybrid")
+        },
+    }
+
+
+def _ask(
+    tally: _Tally,
+    example: Example,
+    intents: list[tuple[str, str]],
+    examples: tuple[tuple[str, str], ...],
+    model: LlmModel,
+    scope: CallScope,
+    *,
+    base_ms: float,
+    nlu: Any = None,
+) -> None:
+    started = time.perf_counter()
+    try:
+        choice = llm_classify(
+            example.text, intents, scope=scope, examples=examples, model=model, cache="off"
+        )
+    except GatewayError:
+        tally.errors += 1
+        predicted = None if nlu is None else nlu.intent  # the hybrid falls back to the NLU
+    else:
+        tally.charge(choice.completion)
+        predicted = choice.intent if choice.listed or nlu is None else nlu.intent
+    tally.latencies_ms.append(base_ms + (time.perf_counter() - started) * 1000)
+    tally.outcomes.append(
+        Outcome(
+            text=example.text,
+            expected=example.intent,
+            predicted=predicted or OUT_OF_SCOPE,
+            confidence=1.0,
+            alternatives=(),
+            expected_entities=frozenset(),
+            found_entities=frozenset(),
+        )
+    )
+
+
+def _few_shot(
+    nlu: NluModel, training: list[Example], items: list[Example], k: int
+) -> list[tuple[tuple[str, str], ...]]:
+    """For each item, the ``k`` training utterances closest to it (never the item itself)."""
+    if k <= 0 or not training:
+        return [() for _ in items]
+    encoder = nlu.encoder
+    pool = encoder.embed([example.text for example in training])
+    asked = encoder.embed([example.text for example in items])
+    chosen = []
+    for row, item in zip(asked @ pool.T, items, strict=True):
+        order = np.argsort(-row)
+        picks = [training[i] for i in order if training[i].text != item.text][:k]
+        chosen.append(tuple((pick.text, pick.intent) for pick in picks))
+    return chosen
+
+
+def _figures(tally: _Tally, items: int) -> dict[str, Any]:
+    evaluated = report(tally.outcomes)
+    latencies = tally.latencies_ms or [0.0]
+    if tally.cpu_seconds:
+        total = Decimal(str(tally.cpu_seconds)) / 3600 * settings.NLU_CPU_HOUR_PRICE
+        cost: Decimal | None = total
+    else:
+        cost = None if tally.unpriced else tally.cost
+    oos = evaluated["out_of_scope"]
+    return {
+        "accuracy": evaluated["accuracy"],
+        "macro_f1": evaluated["macro_f1"],
+        "out_of_scope_recall": None if oos is None or not oos["support"] else oos["recall"],
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 3),
+            "p99": round(float(np.percentile(latencies, 99)), 3),
+        },
+        "llm_calls": tally.llm_calls,
+        "llm_errors": tally.errors,
+        "input_tokens": tally.input_tokens,
+        "output_tokens": tally.output_tokens,
+        "cpu_seconds": round(tally.cpu_seconds, 4) if tally.cpu_seconds else None,
+        "cost": None if cost is None else str(cost.quantize(Decimal("0.000000001"))),
+        "cost_per_1000_turns": None
+        if cost is None
+        else str((cost / items * 1000).quantize(Decimal("0.000000001"))),
+        "per_intent": evaluated["per_intent"],
+    }
+
+
+def _difference(figures: dict[str, Any], nlu: dict[str, Any], key: str) -> float | None:
+    if figures[key] is None or nlu[key] is None:
+        return None
+    return round(figures[key] - nlu[key], 4)

@@ -1,0 +1,125 @@
+"""The classifier comparison: the in-house NLU, an LLM and the hybrid on the same utterances, with
+the LLM's tokens and cost counted exactly from a loopback provider."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from builder.demo import demo_content_seed
+from builder.models import Assistant
+from builder.services.comparison import compare, estimate
+from gateway.fake_provider import error, reply
+from gateway.models import Call
+from nlu.data import Example
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEST = [
+    Example("I want a large margherita", "order_pizza"),
+    Example("where is my pizza right now", "track_order"),
+    Example("are you open on sunday evening", "opening_hours"),
+    Example("what is the capital of peru", "oos"),
+]
+
+
+@pytest.fixture
+def pizza(assistant: Assistant, primary) -> Assistant:
+    with transaction.atomic():
+        demo_content_seed(assistant)
+    assistant.llm_model = primary
+    assistant.hybrid_low, assistant.hybrid_high = 0.0, 1.0  # every turn is "unsure"
+    assistant.save()
+    return assistant
+
+
+def test_three_classifiers_side_by_side_with_exact_tokens_and_cost(pizza, fake):
+    answers = ["order_pizza", "track_order", "opening_hours", "none"]
+    # The LLM alone, then the hybrid, for each utterance in the (shuffled) order asked.
+    fake.script("primary", *[reply(json.dumps({"intent": a}), usage=(100, 5)) for a in answers * 2])
+    order: list[str] = []
+
+    report = compare(pizza, TEST, few_shot=2, max_items=None, progress=lambda s, f: order.append(s))
+
+    llm, hybrid, nlu = (report["classifiers"][name] for name in ("llm", "hybrid", "nlu"))
+    assert report["items"] == 4
+    assert llm["llm_calls"] == 4
+    assert hybrid["llm_calls"] == 4
+    assert (llm["input_tokens"], llm["output_tokens"]) == (400, 20)
+    # primary costs $2.00 per million input tokens and $8.00 per million output tokens
+    expected = (Decimal(400) * 2 + Decimal(20) * 8) / 1_000_000
+    assert Decimal(llm["cost"]) == expected
+    assert Decimal(llm["cost_per_1000_turns"]) == expected / 4 * 1000
+    assert Call.objects.filter(purpose="classify").count() == 8
+    assert nlu["llm_calls"] == 0
+    assert nlu["cpu_seconds"] > 0
+    assert Decimal(nlu["cost_per_1000_turns"]) > 0
+    assert report["versus_nlu"]["llm"]["cost_ratio"] > 1
+    for figures in (llm, hybrid, nlu):
+        assert figures["latency_ms"]["p50"] > 0
+        assert 0 <= figures["accuracy"] <= 1
+
+
+def test_the_llm_is_told_every_intent_and_similar_examples(pizza, fake):
+    fake.script("primary", reply('{"intent": "order_pizza"}'), reply('{"intent": "order_pizza"}'))
+
+    compare(pizza, TEST[:1], few_shot=2, max_items=None)
+
+    system = fake.requests[0]["messages"][0]["content"]
+    for name, description in pizza.intents.values_list("name", "description"):
+        assert f"- {name}: {description or name}" in system
+    assert system.count("\nMessage: ") == 2
+    assert "Intent: order_pizza" in system  # the nearest training utterances are orders
+
+
+def test_an_llm_that_fails_counts_as_a_miss_and_the_hybrid_keeps_the_nlu(pizza, fake):
+    fake.script("primary", *[error(500)] * 6)
+    fake.script("backup", *[error(500)] * 6)
+
+    report = compare(pizza, TEST[:1], few_shot=0, max_items=None)
+
+    llm, hybrid, nlu = (report["classifiers"][name] for name in ("llm", "hybrid", "nlu"))
+    assert llm["llm_errors"] == 1
+    assert llm["accuracy"] == 0.0
+    assert hybrid["llm_errors"] == 1
+    assert hybrid["accuracy"] == nlu["accuracy"]
+
+
+def test_at_most_max_items_go_to_the_llm_and_the_estimate_comes_first(pizza, fake):
+    fake.script("primary", *[reply('{"intent": "none"}')] * 4)
+
+    priced = estimate(pizza, TEST[:2], llm=None)
+    report = compare(pizza, TEST, few_shot=0, max_items=2)
+
+    assert priced["items"] == 2
+    assert priced["model"] == "loopback:primary"
+    assert Decimal(priced["cost"]) > 0
+    assert report["items"] == 2
+    assert len(fake.requests) == 4  # two for the LLM alone, two for the hybrid
+
+
+def test_the_command_writes_the_same_figures(pizza, fake, tmp_path):
+    fake.script("primary", *[reply('{"intent": "order_pizza"}', usage=(50, 3))] * 8)
+    test = tmp_path / "test.jsonl"
+    test.write_text("\n".join(json.dumps({"text": e.text, "intent": e.intent}) for e in TEST))
+    output = tmp_path / "report.json"
+    out = StringIO()
+
+    call_command(
+        "nlu_compare",
+        "--assistant", str(pizza.pk), "--test", str(test), "--llm", "loopback:primary",
+        "--output", str(output), stdout=out, stderr=StringIO(),
+    )  # fmt: skip
+
+    report = json.loads(output.read_text())
+    assert report["classifiers"]["llm"]["input_tokens"] == 200
+    printed = out.getvalue()
+    assert "classifier" in printed
+    assert "llm vs nlu" in printed
+    llm_row = next(line for line in printed.splitlines() if line.startswith("llm "))
+    assert report["classifiers"]["llm"]["cost_per_1000_turns"] in llm_row

@@ -27,6 +27,9 @@ class EvaluationSerializer(serializers.ModelSerializer[EvaluationRun]):
             "kind",
             "folds",
             "test_name",
+            "llm_model",
+            "max_items",
+            "few_shot",
             "status",
             "stage",
             "progress",
@@ -49,8 +52,11 @@ class EvaluationRequestSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(EvaluationKind.values)
     folds = serializers.IntegerField(min_value=2, max_value=10, default=5)
     test_set = serializers.FileField(
-        required=False, help_text="For kind test_set: JSONL or CSV text,intent."
+        required=False, help_text="For kind test_set (or compare): JSONL or CSV text,intent."
     )
+    llm_model = serializers.CharField(required=False, default="", allow_blank=True)
+    max_items = serializers.IntegerField(min_value=1, max_value=5000, default=200)
+    few_shot = serializers.IntegerField(min_value=0, max_value=10, default=3)
 
 
 class EvaluationListView(APIView):
@@ -84,6 +90,9 @@ class EvaluationListView(APIView):
             folds=values["folds"],
             test_name=upload.name if upload else "",
             test_set=test_set_read(upload.name or "", upload.read()) if upload else None,
+            llm_model=values["llm_model"],
+            max_items=values["max_items"],
+            few_shot=values["few_shot"],
         )
         run.refresh_from_db()
         return Response(EvaluationSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -11,6 +11,7 @@ class EvaluationKind(models.TextChoices):
     HOLDOUT = "holdout", "Held-out split (20 % of each intent)"
     KFOLD = "kfold", "K-fold cross-validation"
     TEST_SET = "test_set", "Uploaded test set (on the draft model)"
+    COMPARE = "compare", "In-house NLU vs LLM vs hybrid"
 
 
 class EvaluationStatus(models.TextChoices):
@@ -25,6 +26,10 @@ class EvaluationRun(models.Model):
     kind = models.CharField(max_length=16, choices=EvaluationKind.choices)
     folds = models.PositiveSmallIntegerField(default=5)
     test_name = models.CharField(max_length=255, blank=True)  # the uploaded file's name
+    # A comparison: which LLM, how many utterances at most go to it, and few-shot examples.
+    llm_model = models.CharField(max_length=100, blank=True)
+    max_items = models.PositiveIntegerField(default=200)
+    few_shot = models.PositiveSmallIntegerField(default=3)
     test_set = models.JSONField(default=list, blank=True)  # [{"text", "intent", "entities"}]
     status = models.CharField(
         max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED

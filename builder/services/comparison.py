@@ -109,22 +109,29 @@ def compare(
     llm: str | None = None,
     few_shot: int = 3,
     max_items: int | None = 200,
+    nlu: NluModel | None = None,
+    training: list[Example] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run the three classifiers on the same utterances and report their figures."""
+    """Run the three classifiers on the same utterances and report their figures.
+
+    ``nlu`` defaults to the draft model and ``training`` (where few-shot examples come from) to
+    the assistant's utterances.
+    """
     progress = progress or (lambda stage, fraction: None)
-    models = registry()
-    try:
-        nlu = models.published_model(assistant.pk, "draft")
-    except NotPublished:
-        raise ValueError("The assistant has no trained model yet.") from None
+    if nlu is None:
+        try:
+            nlu = registry().published_model(assistant.pk, "draft")
+        except NotPublished:
+            raise ValueError("The assistant has no trained model yet.") from None
     model = _model(assistant, llm)
     items = sample(examples, max_items)
     if not items:
         raise ValueError("There are no utterances to compare on.")
     intents = list(assistant.intents.order_by("name").values_list("name", "description"))
     descriptions = dict(intents)
-    shots = _few_shot(nlu, nlu_examples(assistant), items, few_shot)
+    pool = nlu_examples(assistant) if training is None else training
+    shots = _few_shot(nlu, pool, items, few_shot)
     scope = CallScope(
         Purpose.CLASSIFY, workspace_id=assistant.workspace_id, assistant_id=assistant.pk
     )

@@ -4,15 +4,20 @@ uploaded test set run through the draft model; the report is ``nlu.evaluation.re
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import PurePath
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from builder.models import Assistant, EvaluationKind, EvaluationRun, EvaluationStatus
+from gateway.models import LlmModel
 from nlu.data import DataError, EntitySpan, Example, examples_from_csv, examples_from_jsonl
 from runtime.events import assistant_event_send
+
+Progress = Callable[[str, float], None]
 
 MAX_TEST_BYTES = 5_000_000
 MAX_TEST_UTTERANCES = 20_000
@@ -51,18 +56,35 @@ def evaluation_request(
     folds: int = 5,
     test_name: str = "",
     test_set: list[Example] | None = None,
+    llm_model: str = "",
+    max_items: int = 200,
+    few_shot: int = 3,
 ) -> EvaluationRun:
-    """Queue an evaluation; it runs once the current transaction commits."""
+    """Queue an evaluation; it runs once the current transaction commits.
+
+    A comparison runs on the uploaded test set through the draft model, or without one on a
+    held-out fifth of the assistant's utterances with a model trained on the rest.
+    """
     if kind not in EvaluationKind.values:
         raise ValidationError({"kind": f"Choose one of: {', '.join(EvaluationKind.values)}."})
     if kind == EvaluationKind.KFOLD and not 2 <= folds <= 10:
         raise ValidationError({"folds": "Use 2 to 10 folds."})
     if kind == EvaluationKind.TEST_SET and not test_set:
         raise ValidationError({"test_set": "Upload the labelled test set."})
+    if kind == EvaluationKind.COMPARE:
+        if llm_model and not LlmModel.objects.filter(key=llm_model).exists():
+            raise ValidationError({"llm_model": f"No model {llm_model!r} in the catalogue."})
+        if not 1 <= max_items <= 5000:
+            raise ValidationError({"max_items": "Send 1 to 5,000 utterances to the LLM."})
+        if not 0 <= few_shot <= 10:
+            raise ValidationError({"few_shot": "Use 0 to 10 examples."})
     run = EvaluationRun.objects.create(
         assistant=assistant,
         kind=kind,
         folds=folds,
+        llm_model=llm_model,
+        max_items=max_items,
+        few_shot=few_shot,
         test_name=test_name[:255],
         test_set=[
             {
@@ -112,22 +134,17 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         return NluModel.train(examples, encoder=models.encoder, matcher=matcher)
 
     try:
-        if run.kind == EvaluationKind.TEST_SET:
+        if run.kind == EvaluationKind.COMPARE:
+            run.report = _compare(run, train, progress)
+            outcomes = None
+        elif run.kind == EvaluationKind.TEST_SET:
             try:
                 model = models.published_model(assistant.pk, "draft")
             except NotPublished:
                 raise ValueError("The assistant has no trained model yet.") from None
             run.model_version = models.published_version(assistant.pk, "draft") or ""
-            test = [
-                Example(
-                    row["text"],
-                    row["intent"],
-                    tuple(EntitySpan(**span) for span in row.get("entities") or []),
-                )
-                for row in run.test_set
-            ]
             progress("predicting", 0.1)
-            outcomes = outcomes_of(model, test)
+            outcomes = outcomes_of(model, _test_set(run))
         else:
             examples = nlu_examples(assistant)
             if len({example.intent for example in examples}) < 2:
@@ -143,11 +160,47 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     except ValueError as error:
         run.status, run.error = EvaluationStatus.FAILED, str(error)
     else:
-        run.status, run.report, run.progress = EvaluationStatus.DONE, report(outcomes), 1.0
+        run.status, run.progress = EvaluationStatus.DONE, 1.0
+        if outcomes is not None:
+            run.report = report(outcomes)
     run.finished_at = timezone.now()
     run.save()
     _announce(run)
     return run
+
+
+def _test_set(run: EvaluationRun) -> list[Example]:
+    return [
+        Example(
+            row["text"],
+            row["intent"],
+            tuple(EntitySpan(**span) for span in row.get("entities") or []),
+        )
+        for row in run.test_set
+    ]
+
+
+def _compare(
+    run: EvaluationRun, train: Callable[[list[Example]], Any], progress: Progress
+) -> dict[str, Any]:
+    from builder.services.comparison import compare
+    from builder.services.nlu import nlu_examples
+    from nlu.evaluation import split_holdout
+
+    assistant = run.assistant
+    options: dict[str, Any] = {
+        "llm": run.llm_model or None,
+        "few_shot": run.few_shot,
+        "max_items": run.max_items,
+        "progress": progress,
+    }
+    if run.test_set:
+        return compare(assistant, _test_set(run), **options)
+    training, held_out = split_holdout(nlu_examples(assistant))
+    if not held_out:
+        raise ValueError("Too few utterances to hold any out; upload a test set.")
+    progress("training on 80 %", 0.05)
+    return compare(assistant, held_out, nlu=train(training), training=training, **options)
 
 
 def _announce(run: EvaluationRun) -> None:

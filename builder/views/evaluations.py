@@ -6,6 +6,7 @@ Charts are SVG drawn here from the report's figures, so the page needs no script
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django import forms
@@ -16,8 +17,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit
+from builder.services.comparison import estimate
 from builder.services.evaluations import evaluation_request, test_set_read
 from builder.views.access import AuthenticatedRequest, member_assistant
+from gateway.catalogue import default_model
+from gateway.models import LlmModel
+from nlu.data import Example
 
 CHART_WIDTH = 600
 BAR_HEIGHT = 18
@@ -30,8 +35,27 @@ class EvaluationForm(forms.Form):
         required=False,
         label="Test set",
         help_text='For an uploaded test set: JSONL ({"text", "intent", "entities"}) or CSV '
-        "text,intent; intent “oos” marks an utterance that should match nothing.",
+        "text,intent; intent “oos” marks an utterance that should match nothing. A comparison "
+        "without one uses a held-out fifth of the assistant's utterances.",
     )
+    llm_model = forms.ChoiceField(required=False, label="LLM (comparison)")
+    max_items = forms.IntegerField(
+        min_value=1,
+        max_value=5000,
+        initial=200,
+        required=False,
+        label="At most this many utterances to the LLM",
+    )
+    few_shot = forms.IntegerField(
+        min_value=0, max_value=10, initial=3, required=False, label="Few-shot examples"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default_model()  # the catalogue's starting rows exist
+        keys = LlmModel.objects.order_by("key").values_list("key", flat=True)
+        field = self.fields["llm_model"]
+        field.choices = [("", "The assistant's model"), *((key, key) for key in keys)]  # type: ignore[attr-defined]
 
 
 @login_required
@@ -49,6 +73,9 @@ def evaluation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 folds=data.get("folds") or 5,
                 test_name=upload.name if upload else "",
                 test_set=test_set,
+                llm_model=data.get("llm_model") or "",
+                max_items=data.get("max_items") or 200,
+                few_shot=3 if data.get("few_shot") is None else data["few_shot"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -62,9 +89,19 @@ def evaluation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "assistant": assistant,
             "runs": assistant.evaluations.defer("test_set", "report")[:50],
             "form": form,
+            "estimates": _estimates(assistant),
             "can_edit": can_edit(assistant.member_role),
         },
     )
+
+
+def _estimates(assistant: Assistant) -> list[dict[str, Any]]:
+    """What sending 200 utterances to each catalogue model would cost, before a comparison."""
+    placeholder = [Example("an utterance of average length", "x")] * 200
+    return [
+        estimate(assistant, placeholder, llm=key)
+        for key in LlmModel.objects.order_by("key").values_list("key", flat=True)
+    ]
 
 
 def _member_run(request: AuthenticatedRequest, pk: int) -> EvaluationRun:
@@ -91,6 +128,8 @@ def evaluation_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "per_intent": sorted(
                 (report.get("per_intent") or {}).items(), key=lambda item: item[1]["f1"]
             ),
+            "rows": _comparison_rows(report),
+            "scatter": _scatter(report),
         },
     )
 
@@ -112,6 +151,43 @@ def evaluation_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="evaluation-{run.pk}.json"'
     return response
+
+
+def _comparison_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    classifiers = report.get("classifiers") or {}
+    versus = report.get("versus_nlu") or {}
+    return [
+        {"name": name, **classifiers[name], **versus.get(name, {})}
+        for name in ("nlu", "llm", "hybrid")
+        if name in classifiers
+    ]
+
+
+def _scatter(report: dict[str, Any]) -> dict[str, Any] | None:
+    """Accuracy (up) against cost per 1,000 turns (right, log scale)."""
+    points = [
+        (row["name"], float(row["cost_per_1000_turns"]), row["accuracy"])
+        for row in _comparison_rows(report)
+        if row["cost_per_1000_turns"] is not None and row["accuracy"] is not None
+    ]
+    if not points:
+        return None
+    width, height, pad = CHART_WIDTH, 220, 40
+    logs = [math.log10(max(cost, 1e-9)) for _, cost, _ in points]
+    low, high = min(logs) - 0.5, max(logs) + 0.5
+    return {
+        "width": width,
+        "height": height,
+        "points": [
+            {
+                "name": name,
+                "x": round(pad + (width - 2 * pad) * (log - low) / (high - low)),
+                "y": round(height - pad - (height - 2 * pad) * accuracy),
+                "label": f"{name}: {accuracy:.3f} at ${cost:.6f}",
+            }
+            for (name, cost, accuracy), log in zip(points, logs, strict=True)
+        ],
+    }
 
 
 def _histogram(report: dict[str, Any]) -> dict[str, Any] | None:

@@ -123,3 +123,27 @@ def test_the_command_writes_the_same_figures(pizza, fake, tmp_path):
     assert "llm vs nlu" in printed
     llm_row = next(line for line in printed.splitlines() if line.startswith("llm "))
     assert report["classifiers"]["llm"]["cost_per_1000_turns"] in llm_row
+
+
+def test_the_comparison_page_shows_the_three_classifiers_and_the_estimates(
+    pizza, fake, client_for, editor
+):
+    fake.script("primary", *[reply('{"intent": "order_pizza"}', usage=(80, 4))] * 200)
+    client = client_for(editor)
+
+    listing = client.get(f"/assistants/{pizza.pk}/evaluations/").content.decode()
+    response = client.post(
+        f"/assistants/{pizza.pk}/evaluations/",
+        {"kind": "compare", "llm_model": "loopback:primary", "max_items": 6, "few_shot": 1},
+        follow=True,
+    )
+
+    assert "loopback:primary" in listing
+    assert 'data-testid="estimates"' in listing
+    page = response.content.decode()
+    for name in ("nlu", "llm", "hybrid"):
+        assert f'data-classifier="{name}"' in page
+    assert 'aria-label="Accuracy against cost"' in page
+    run = response.context["run"]
+    assert run.report["items"] == 6  # held out from the assistant's own utterances
+    assert run.report["classifiers"]["llm"]["input_tokens"] == 6 * 80

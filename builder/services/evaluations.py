@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
@@ -13,8 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from builder.models import Assistant, EvaluationKind, EvaluationRun, EvaluationStatus
+from builder.services.nlu import name_importable
 from gateway.models import LlmModel
-from nlu.data import DataError, EntitySpan, Example, examples_from_csv, examples_from_jsonl
+from nlu.data import (
+    OUT_OF_SCOPE,
+    DataError,
+    EntitySpan,
+    Example,
+    examples_from_csv,
+    examples_from_jsonl,
+)
 from runtime.events import assistant_event_send
 
 Progress = Callable[[str, float], None]
@@ -44,6 +53,16 @@ def test_set_read(name: str, data: bytes) -> list[Example]:
         raise ValidationError(str(error)) from None
     if not examples:
         raise ValidationError("The test set has no utterances.")
+    # Labels get the names an import of the same data gave its intents.
+    examples = [
+        replace(
+            example,
+            intent=example.intent
+            if example.intent == OUT_OF_SCOPE
+            else name_importable(example.intent),
+        )
+        for example in examples
+    ]
     if len(examples) > MAX_TEST_UTTERANCES:
         raise ValidationError(f"The test set has more than {MAX_TEST_UTTERANCES} utterances.")
     return examples

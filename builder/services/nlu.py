@@ -30,6 +30,13 @@ MAX_UTTERANCES_AT_ONCE = 5000
 MAX_LIST_VALUES = 5000
 
 
+def name_importable(name: str) -> str:
+    """A name from another tool made valid here: other characters become '_' ("card_payment?"
+    becomes "card_payment"); imports and test sets apply the same rule, so labels still match."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip())
+    return cleaned.strip("_.-") or name.strip()
+
+
 def _clean_identifier(name: str, what: str) -> str:
     cleaned = clean_name(name)
     if not NAME.match(cleaned):

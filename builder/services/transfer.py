@@ -20,7 +20,13 @@ from django.db import transaction
 from builder.models import Assistant, EntityKind, Intent, Workspace
 from builder.services.assistants import assistant_create
 from builder.services.flows import flow_create
-from builder.services.nlu import entity_create, entity_update, intent_create, utterances_add
+from builder.services.nlu import (
+    entity_create,
+    entity_update,
+    intent_create,
+    name_importable,
+    utterances_add,
+)
 from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.versions import EXPORT_FORMAT
 from gateway.models import LlmModel
@@ -34,12 +40,14 @@ class ImportReport:
     utterances_added: int = 0
     entities_created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "line 12: why"
+    renamed: list[str] = field(default_factory=list)  # "a name? → a_name"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "intents_created": self.intents_created,
             "utterances_added": self.utterances_added,
             "entities_created": self.entities_created,
+            "renamed": self.renamed,
             "skipped": self.skipped,
         }
 
@@ -257,8 +265,9 @@ def _line_of(lines: list[str], wanted: str, after: int = 0) -> int:
 def _rasa_intent(
     assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
 ) -> None:
-    name = str(item["intent"]).strip()
-    where = _line_of(lines, f"intent: {name}")
+    original = str(item["intent"]).strip()
+    where = _line_of(lines, f"intent: {original}")
+    name = _importable(original, report)
     intent = assistant.intents.filter(name=name).first()
     if intent is None:
         try:
@@ -367,6 +376,13 @@ def _annotated(text: str, spans: list[dict[str, Any]]) -> str:
     return out + text[position:]
 
 
+def _importable(name: str, report: ImportReport) -> str:
+    cleaned = name_importable(name)
+    if cleaned != name and f"{name} → {cleaned}" not in report.renamed:
+        report.renamed.append(f"{name} → {cleaned}")
+    return cleaned
+
+
 @transaction.atomic
 def nlu_import_csv(*, assistant: Assistant, text: str) -> ImportReport:
     """Rows of ``text,intent`` (a header row is recognised and skipped)."""
@@ -382,7 +398,7 @@ def nlu_import_csv(*, assistant: Assistant, text: str) -> ImportReport:
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             report.skipped.append(f"line {number}: needs text and intent")
             continue
-        by_intent.setdefault(row[1].strip(), []).append((number, row[0]))
+        by_intent.setdefault(_importable(row[1].strip(), report), []).append((number, row[0]))
     for name, rows in by_intent.items():
         intent = assistant.intents.filter(name=name).first()
         if intent is None:

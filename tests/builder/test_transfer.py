@@ -115,7 +115,7 @@ nlu:
   examples: |
     - hawaiian
     - veggie
-- intent: out of scope!
+- intent: ¿?
   examples: |
     - blah
 - responses:
@@ -132,7 +132,7 @@ def test_a_rasa_nlu_file_imports_intents_annotations_synonyms_regexes_and_lookup
     assert sorted(report.entities_created) == ["order_number", "phone_number", "size", "topping"]
     assert report.skipped == [
         "line 13: 'I want a large pepperoni pizza' skipped: already there",
-        "line 29: intent 'out of scope!' skipped: "
+        "line 29: intent '¿?' skipped: "
         "The intent name may use letters, digits, '_', '-' and '.', no spaces.",
         "entry 8: unknown kind (responses)",
     ]
@@ -180,12 +180,35 @@ def test_a_csv_of_text_and_intent_imports_with_a_report(assistant):
             "line 5: needs text and intent",
             "line 6: already there",
         ],
+        "renamed": [],
     }
     assert services.nlu_export_csv(assistant).splitlines()[1:] == [
         "see you,goodbye",
         "hello,greet",
         "hi there,greet",
     ]
+
+
+def test_names_other_tools_allow_are_made_valid_and_reported(assistant):
+    text = "text,intent\nmy card bounced,reverted_card_payment?\nwhy this fee,fee charged\n"
+
+    with transaction.atomic():
+        report = services.nlu_import_csv(assistant=assistant, text=text)
+
+    assert report.intents_created == ["reverted_card_payment", "fee_charged"]
+    assert report.renamed == [
+        "reverted_card_payment? → reverted_card_payment",
+        "fee charged → fee_charged",
+    ]
+    assert report.skipped == []
+
+
+def test_a_test_set_gets_the_same_names_as_an_import_of_its_data():
+    from builder.services.evaluations import test_set_read
+
+    examples = test_set_read("t.csv", b"my card payment bounced,reverted_card_payment?\nhm,oos\n")
+
+    assert [e.intent for e in examples] == ["reverted_card_payment", "oos"]
 
 
 def test_import_and_export_over_the_api(api_for, editor, viewer, pizza, workspace):

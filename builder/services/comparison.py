@@ -2,7 +2,7 @@
 accuracy, macro-F1, out-of-scope recall, latency, tokens and cost, side by side.
 
 - **nlu**: the assistant's draft model, one utterance at a time; its cost is the CPU time it used,
-  priced per CPU-hour (``NLU_CPU_HOUR_PRICE``).
+  priced per CPU-hour (``NLU_CPU_HOUR_PRICE``). The bundled local LLM is priced the same way.
 - **llm**: the LLM through the gateway, given every intent's name and description and the
   ``few_shot`` training utterances most similar to the one asked (by the encoder); its cost comes
   from the model catalogue's prices and the tokens the provider reported.
@@ -32,7 +32,7 @@ from gateway.catalogue import default_model
 from gateway.classify import llm_classify
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
-from gateway.models import LlmModel, Purpose
+from gateway.models import LlmModel, ProviderKind, Purpose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.evaluation import Outcome, outcome_of, report
 from nlu.model import NluModel
@@ -143,7 +143,9 @@ def compare(
         started, cpu = time.perf_counter(), time.process_time()
         parsed = nlu.parse(example.text, threshold=assistant.nlu_threshold)
         nlu_ms = (time.perf_counter() - started) * 1000
-        tallies["nlu"].cpu_seconds += time.process_time() - cpu
+        nlu_cpu = time.process_time() - cpu
+        tallies["nlu"].cpu_seconds += nlu_cpu
+        tallies["hybrid"].cpu_seconds += nlu_cpu  # the hybrid always runs the NLU first
         tallies["nlu"].latencies_ms.append(nlu_ms)
         tallies["nlu"].outcomes.append(outcome_of(example, parsed))
         # The LLM on its own: every intent, and the most similar training utterances.
@@ -190,7 +192,7 @@ def _ask(
     base_ms: float,
     nlu: Any = None,
 ) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         choice = llm_classify(
             example.text, intents, scope=scope, examples=examples, model=model, cache="off"
@@ -202,6 +204,8 @@ def _ask(
         tally.charge(choice.completion)
         predicted = choice.intent if choice.listed or nlu is None else nlu.intent
     tally.latencies_ms.append(base_ms + (time.perf_counter() - started) * 1000)
+    if model.provider.kind == ProviderKind.LOCAL:  # the bundled model costs this machine's CPU
+        tally.cpu_seconds += time.process_time() - cpu
     tally.outcomes.append(
         Outcome(
             text=example.text,
@@ -235,11 +239,9 @@ def _few_shot(
 def _figures(tally: _Tally, items: int) -> dict[str, Any]:
     evaluated = report(tally.outcomes)
     latencies = tally.latencies_ms or [0.0]
-    if tally.cpu_seconds:
-        total = Decimal(str(tally.cpu_seconds)) / 3600 * settings.NLU_CPU_HOUR_PRICE
-        cost: Decimal | None = total
-    else:
-        cost = None if tally.unpriced else tally.cost
+    # Money to providers (the catalogue's prices) plus this machine's CPU time at its price.
+    compute = Decimal(str(tally.cpu_seconds)) / 3600 * settings.NLU_CPU_HOUR_PRICE
+    cost = None if tally.unpriced else tally.cost + compute
     oos = evaluated["out_of_scope"]
     return {
         "accuracy": evaluated["accuracy"],
@@ -254,12 +256,14 @@ def _figures(tally: _Tally, items: int) -> dict[str, Any]:
         "input_tokens": tally.input_tokens,
         "output_tokens": tally.output_tokens,
         "cpu_seconds": round(tally.cpu_seconds, 4) if tally.cpu_seconds else None,
-        "cost": None if cost is None else str(cost.quantize(Decimal("0.000000001"))),
-        "cost_per_1000_turns": None
-        if cost is None
-        else str((cost / items * 1000).quantize(Decimal("0.000000001"))),
+        "cost": _money(cost),
+        "cost_per_1000_turns": None if cost is None else _money(cost / items * 1000),
         "per_intent": evaluated["per_intent"],
     }
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else format(amount.quantize(Decimal("0.000000001")), "f")
 
 
 def _difference(figures: dict[str, Any], nlu: dict[str, Any], key: str) -> float | None:

@@ -35,6 +35,7 @@ from builder.models import (
     can_edit,
     member_rows,
 )
+from builder.services.checks import pretrain_checks
 from nlu.registry import NotPublished
 from nlu.store import registry
 
@@ -299,6 +300,17 @@ class TrainingView(APIView):
         assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
         run = services.training_request(assistant=assistant)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChecksView(APIView):
+    """What in the assistant's NLU data is likely to hurt the model (checked before each
+    training, never blocking it): too few utterances, duplicates, unknown or unused entities,
+    intents no flow reaches, empty or very long utterances."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        return Response({"checks": [finding.as_dict() for finding in pretrain_checks(assistant)]})
 
 
 class ParseRequestSerializer(serializers.Serializer[dict[str, Any]]):

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from builder.api.evaluations import EvaluationListView, EvaluationView
 from builder.api.nlu import (
+    ChecksView,
     EntityViewSet,
     ExportView,
     FlowViewSet,
@@ -47,6 +48,7 @@ urlpatterns = [
     path("intents/<int:pk>/utterances/", IntentUtterancesView.as_view(), name="intent-utterances"),
     path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
     path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
+    path("assistants/<int:pk>/checks/", ChecksView.as_view(), name="assistant-checks"),
     path(
         "assistants/<int:pk>/evaluations/",
         EvaluationListView.as_view(),

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builder.models import Assistant, TrainingRun, TrainingStatus
+from builder.services.checks import pretrain_checks
 from runtime.events import assistant_event_send
 
 PROGRESS_EVERY_S = 0.25  # at most this often a progress message per run
@@ -48,7 +49,10 @@ def training_run_execute(run_id: int) -> TrainingRun:
         return run
     assistant = run.assistant
     run.data_hash = nlu_data_hash(assistant)
-    run.save(update_fields=["data_hash"])
+    # Checked before every training, never blocking it: the creator sees what to fix.
+    checks = [finding.as_dict() for finding in pretrain_checks(assistant)]
+    run.metrics = {"checks": checks}
+    run.save(update_fields=["data_hash", "metrics"])
     _announce(run)
     models = registry()
     try:
@@ -81,7 +85,10 @@ def training_run_execute(run_id: int) -> TrainingRun:
         run.status, run.error = TrainingStatus.FAILED, str(error)
     else:
         run.status, run.model_version = TrainingStatus.DONE, version
-        run.metrics = model.manifest["metrics"] | {"training": model.manifest["training"]["kind"]}
+        run.metrics = model.manifest["metrics"] | {
+            "training": model.manifest["training"]["kind"],
+            "checks": checks,
+        }
         run.progress = 1.0
     run.finished_at = timezone.now()
     run.save()

@@ -25,6 +25,7 @@ from builder.forms import (
     submit,
 )
 from builder.models import Intent, can_edit, member_rows
+from builder.services.checks import pretrain_checks
 from builder.services.transfer import rasa_example
 from builder.views.access import AuthenticatedRequest, member_assistant
 
@@ -65,6 +66,7 @@ def intent_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "intents": intents,
             "form": form,
             "entities": assistant.entities.order_by("name"),
+            "checks": pretrain_checks(assistant),
             "can_edit": can_edit(assistant.member_role),
         },
     )

@@ -38,7 +38,8 @@ def test_a_kfold_report_then_a_comparison_with_the_bundled_llm(
 
     page.get_by_label("Evaluate on").select_option(label="K-fold cross-validation")
     page.get_by_label("Folds").fill("3")
-    page.get_by_role("button", name="Evaluate").click()
+    # With tasks run in-line in tests, the evaluation runs inside this request.
+    page.get_by_role("button", name="Evaluate").click(timeout=120_000)
     summary = page.get_by_test_id("evaluation-summary")
     expect(summary).to_contain_text("Accuracy")
     expect(page.get_by_role("img", name="Confidence histogram")).to_be_visible()
@@ -49,7 +50,8 @@ def test_a_kfold_report_then_a_comparison_with_the_bundled_llm(
     page.get_by_label("Evaluate on").select_option(label="In-house NLU vs LLM vs hybrid")
     page.get_by_label("At most this many utterances to the LLM").fill("4")
     page.get_by_label("Few-shot examples").fill("1")
-    page.get_by_role("button", name="Evaluate").click()
+    # With tasks run in-line in tests, the evaluation runs inside this request.
+    page.get_by_role("button", name="Evaluate").click(timeout=120_000)
     comparison = page.get_by_test_id("comparison")
     expect(comparison).to_contain_text("4 utterances, LLM local:smollm2-135m", timeout=120_000)
     for name in ("nlu", "llm", "hybrid"):

@@ -200,3 +200,32 @@ def _histogram(outcomes: Sequence[Outcome]) -> dict[str, list[float] | list[int]
         index = min(HISTOGRAM_BINS - 1, max(0, int(o.confidence * HISTOGRAM_BINS)))
         (correct if o.correct else wrong)[index] += 1
     return {"edges": edges, "correct": correct, "wrong": wrong}
+
+
+def regression(before: Sequence[Outcome], after: Sequence[Outcome]) -> dict[str, Any]:
+    """What changed between two models on the same utterances: accuracy, the intents whose F1
+    dropped (worst first), and the utterances whose answer went from right to wrong or back."""
+    old, new = report(before), report(after)
+    worse = [
+        {"intent": name, "f1_before": old["per_intent"][name]["f1"], "f1_after": figures["f1"]}
+        for name, figures in new["per_intent"].items()
+        if name in old["per_intent"] and figures["f1"] < old["per_intent"][name]["f1"]
+    ]
+    flipped = [
+        {
+            "text": b.text,
+            "expected": b.expected,
+            "before": b.predicted,
+            "after": a.predicted,
+            "now": "right" if a.correct else "wrong",
+        }
+        for b, a in zip(before, after, strict=True)
+        if b.correct != a.correct
+    ]
+    return {
+        "accuracy_before": old["accuracy"],
+        "accuracy_after": new["accuracy"],
+        "worse_intents": sorted(worse, key=lambda row: row["f1_after"] - row["f1_before"]),
+        "now_wrong": [row for row in flipped if row["now"] == "wrong"][:MAX_ERRORS],
+        "now_right": [row for row in flipped if row["now"] == "right"][:MAX_ERRORS],
+    }

@@ -163,7 +163,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
                 raise ValueError("The assistant has no trained model yet.") from None
             run.model_version = models.published_version(assistant.pk, "draft") or ""
             progress("predicting", 0.1)
-            outcomes = outcomes_of(model, _test_set(run))
+            outcomes = outcomes_of(model, test_set_examples(run))
         else:
             examples = nlu_examples(assistant)
             if len({example.intent for example in examples}) < 2:
@@ -188,7 +188,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     return run
 
 
-def _test_set(run: EvaluationRun) -> list[Example]:
+def test_set_examples(run: EvaluationRun) -> list[Example]:
     return [
         Example(
             row["text"],
@@ -214,7 +214,7 @@ def _compare(
         "progress": progress,
     }
     if run.test_set:
-        return compare(assistant, _test_set(run), **options)
+        return compare(assistant, test_set_examples(run), **options)
     training, held_out = split_holdout(nlu_examples(assistant))
     if not held_out:
         raise ValueError("Too few utterances to hold any out; upload a test set.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,9 @@ from django.utils import timezone
 from builder.models import Assistant, TrainingRun, TrainingStatus
 from builder.services.checks import pretrain_checks
 from runtime.events import assistant_event_send
+
+if TYPE_CHECKING:
+    from nlu.model import NluModel
 
 PROGRESS_EVERY_S = 0.25  # at most this often a progress message per run
 
@@ -93,7 +97,41 @@ def training_run_execute(run_id: int) -> TrainingRun:
     run.finished_at = timezone.now()
     run.save()
     _announce(run)
+    if run.status == TrainingStatus.DONE:
+        # After the test panel has the new model: how it differs from the published one.
+        diff = regression_against_published(assistant, model)
+        if diff is not None:
+            run.metrics = {**run.metrics, "regression": diff}
+            run.save(update_fields=["metrics"])
+            assistant_event_send(
+                assistant_id=assistant.pk, event="nlu.regression", data={"run": run.pk, **diff}
+            )
     return run
+
+
+def regression_against_published(assistant: Assistant, model: NluModel) -> dict[str, Any] | None:
+    """The new draft against the published model, on the assistant's latest uploaded test set
+    (None when there is no published model or no test set)."""
+    from builder.services.evaluations import test_set_examples
+    from nlu.evaluation import outcomes_of, regression
+    from nlu.registry import NotPublished
+    from nlu.store import registry
+
+    latest = (
+        assistant.evaluations.exclude(test_set=[])
+        .order_by("-created_at")
+        .only("test_name", "test_set")
+        .first()
+    )
+    if latest is None:
+        return None
+    try:
+        published = registry().published_model(assistant.pk)
+    except NotPublished:
+        return None
+    examples = test_set_examples(latest)
+    diff = regression(outcomes_of(published, examples), outcomes_of(model, examples))
+    return {"test_set": latest.test_name, "utterances": len(examples), **diff}
 
 
 def _announce(run: TrainingRun) -> None:

@@ -35,6 +35,12 @@ def _lines(text: str) -> list[dict[str, Any]]:
     return [rasa_example(line.strip()) for line in text.splitlines() if line.strip()]
 
 
+def _regression(assistant: Any) -> dict[str, Any] | None:
+    """How the latest trained draft compares with the published model, if that was measured."""
+    run = assistant.training_runs.filter(status="done").only("metrics").first()
+    return None if run is None else run.metrics.get("regression")
+
+
 @login_required
 def intent_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     assistant = member_assistant(request, pk, edit=request.method == "POST")
@@ -67,6 +73,7 @@ def intent_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "form": form,
             "entities": assistant.entities.order_by("name"),
             "checks": pretrain_checks(assistant),
+            "regression": _regression(assistant),
             "can_edit": can_edit(assistant.member_role),
         },
     )

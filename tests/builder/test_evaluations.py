@@ -145,3 +145,31 @@ def test_viewers_read_and_other_workspaces_see_nothing(
     assert api_for(outsider).get(f"/api/assistants/{pizza.pk}/evaluations/").status_code == 404
     assert client_for(outsider).get(f"/evaluations/{created['id']}/").status_code == 404
     assert client_for(outsider).get(f"/evaluations/{created['id']}/report.json").status_code == 404
+
+
+def test_a_retrain_is_compared_with_the_published_model_on_the_latest_test_set(
+    pizza, api_for, client_for, editor
+):
+    from builder import services
+    from builder.models import Intent
+
+    services.assistant_publish(assistant=pizza, notes="baseline")
+    api_for(editor).post(
+        f"/api/assistants/{pizza.pk}/evaluations/",
+        {"kind": "test_set", "test_set": SimpleUploadedFile("check.jsonl", TEST_SET)},
+        format="multipart",
+    )
+
+    with transaction.atomic():  # the retrain happens when this commits
+        services.intent_delete(intent=Intent.objects.get(assistant=pizza, name="opening_hours"))
+
+    run = pizza.training_runs.filter(status="done").first()
+    assert run is not None
+    diff = run.metrics["regression"]
+    assert diff["test_set"] == "check.jsonl"
+    assert diff["accuracy_after"] < diff["accuracy_before"]
+    assert [row["text"] for row in diff["now_wrong"]] == ["are you open on sunday evening"]
+    assert "opening_hours" in [row["intent"] for row in diff["worse_intents"]]
+    page = client_for(editor).get(f"/assistants/{pizza.pk}/intents/").content.decode()
+    assert "Draft vs published, on check.jsonl (4 utterances)" in page
+    assert "“are you open on sunday evening”: opening_hours, now" in page

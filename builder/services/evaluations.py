@@ -3,7 +3,6 @@ uploaded test set run through the draft model; the report is ``nlu.evaluation.re
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePath
@@ -14,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builder.models import Assistant, EvaluationKind, EvaluationRun, EvaluationStatus
+from builder.services.jobs import Progress, progress_reporter
 from builder.services.nlu import name_importable
 from gateway.models import LlmModel
 from nlu.data import (
@@ -26,11 +26,8 @@ from nlu.data import (
 )
 from runtime.events import assistant_event_send
 
-Progress = Callable[[str, float], None]
-
 MAX_TEST_BYTES = 5_000_000
 MAX_TEST_UTTERANCES = 20_000
-PROGRESS_EVERY_S = 0.25
 
 
 def test_set_read(name: str, data: bytes) -> list[Example]:
@@ -138,16 +135,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     assistant = run.assistant
     models = registry()
     matcher = nlu_matcher(assistant)
-    last_sent = 0.0
-
-    def progress(stage: str, fraction: float) -> None:
-        nonlocal last_sent
-        if time.monotonic() - last_sent < PROGRESS_EVERY_S:
-            return
-        last_sent = time.monotonic()
-        run.stage, run.progress = stage[:64], fraction
-        run.save(update_fields=["stage", "progress"])
-        _announce(run)
+    progress = progress_reporter(run, _announce)
 
     def train(examples: list[Example]) -> NluModel:
         return NluModel.train(examples, encoder=models.encoder, matcher=matcher)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +10,11 @@ from django.utils import timezone
 
 from builder.models import Assistant, TrainingRun, TrainingStatus
 from builder.services.checks import pretrain_checks
+from builder.services.jobs import progress_reporter
 from runtime.events import assistant_event_send
 
 if TYPE_CHECKING:
     from nlu.model import NluModel
-
-PROGRESS_EVERY_S = 0.25  # at most this often a progress message per run
 
 
 def training_request(*, assistant: Assistant) -> TrainingRun:
@@ -63,17 +61,7 @@ def training_run_execute(run_id: int) -> TrainingRun:
         previous = models.published_model(assistant.pk, "draft")
     except NotPublished:
         previous = None
-    last_sent = 0.0
-
-    def progress(stage: str, fraction: float) -> None:
-        nonlocal last_sent
-        if time.monotonic() - last_sent < PROGRESS_EVERY_S and fraction < 1:
-            return
-        last_sent = time.monotonic()
-        run.stage, run.progress = stage, fraction
-        run.save(update_fields=["stage", "progress"])
-        _announce(run)
-
+    progress = progress_reporter(run, _announce)
     try:
         model = NluModel.train(
             nlu_examples(assistant),

@@ -1,0 +1,28 @@
+"""What the builder's background jobs (training, evaluation) share: reporting their progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+PROGRESS_EVERY_S = 0.25  # at most this often a progress message per job
+
+Progress = Callable[[str, float], None]
+
+
+def progress_reporter(run: Any, announce: Callable[[Any], None]) -> Progress:
+    """Saves a job's stage and progress and announces it, at most every ``PROGRESS_EVERY_S``
+    (the last step, at 100 %, always)."""
+    last_sent = 0.0
+
+    def progress(stage: str, fraction: float) -> None:
+        nonlocal last_sent
+        if time.monotonic() - last_sent < PROGRESS_EVERY_S and fraction < 1:
+            return
+        last_sent = time.monotonic()
+        run.stage, run.progress = stage[:32], fraction
+        run.save(update_fields=["stage", "progress"])
+        announce(run)
+
+    return progress

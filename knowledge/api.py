@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import request_user
-from builder.models import Assistant, can_edit
+from builder.api.access import editable, member_assistant, request_user
+from builder.models import member_rows
 from knowledge.answering import kb_answer
 from knowledge.index import MODES
 from knowledge.models import Chunk, Document, KnowledgeBase
@@ -32,25 +30,15 @@ from knowledge.services import (
 )
 
 
-def _assistant(request: Request, pk: int, *, edit: bool = False) -> Assistant:
-    assistant = get_object_or_404(Assistant.objects.for_member(request_user(request)), pk=pk)
-    if edit and not can_edit(assistant.member_role):
-        raise PermissionDenied("Viewers cannot change this assistant.")
-    return assistant
-
-
-def _documents(request: Request) -> QuerySet[Document]:
-    """Documents of the caller's workspaces."""
-    assistants = Assistant.objects.for_member(request_user(request))
-    rows = Document.objects.filter(knowledge_base__assistant__in=assistants)
-    return rows.select_related("knowledge_base__assistant").defer("content")
-
-
 def _document(request: Request, pk: int, *, edit: bool = False) -> Document:
-    document = get_object_or_404(_documents(request), pk=pk)
-    if edit:
-        _assistant(request, document.knowledge_base.assistant_id, edit=True)
-    return document
+    """A document of the caller's workspaces (without its bytes), with the caller's role."""
+    rows = member_rows(
+        Document.objects.select_related("knowledge_base").defer("content"),
+        request_user(request),
+        assistant="knowledge_base__assistant",
+    )
+    document = get_object_or_404(rows, pk=pk)
+    return cast(Document, editable(document)) if edit else document
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
@@ -140,12 +128,12 @@ class KnowledgeBaseView(APIView):
 
     @extend_schema(responses=KnowledgeBaseSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        kb = knowledge_base_of(_assistant(request, pk))
+        kb = knowledge_base_of(member_assistant(request, pk))
         return Response(KnowledgeBaseSerializer(kb).data)
 
     @extend_schema(request=KnowledgeBaseSerializer, responses=KnowledgeBaseSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        kb = knowledge_base_of(_assistant(request, pk, edit=True))
+        kb = knowledge_base_of(member_assistant(request, pk, edit=True))
         payload = KnowledgeBaseSerializer(kb, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         kb = knowledge_base_update(kb, **payload.validated_data)
@@ -159,7 +147,7 @@ class DocumentListView(APIView):
 
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        kb = knowledge_base_of(_assistant(request, pk))
+        kb = knowledge_base_of(member_assistant(request, pk))
         return Response(DocumentSerializer(kb.documents.defer("content"), many=True).data)
 
     @extend_schema(
@@ -170,7 +158,7 @@ class DocumentListView(APIView):
         responses={202: DocumentSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
-        kb = knowledge_base_of(_assistant(request, pk, edit=True))
+        kb = knowledge_base_of(member_assistant(request, pk, edit=True))
         data = request.data
         if isinstance(data, QueryDict) and "tags" in data:  # a form repeats the field per tag
             data = {**data.dict(), "tags": data.getlist("tags")}
@@ -224,7 +212,7 @@ class QueryView(APIView):
 
     @extend_schema(request=QuerySerializer, responses={200: dict})
     def post(self, request: Request, pk: int) -> Response:
-        kb = knowledge_base_of(_assistant(request, pk))
+        kb = knowledge_base_of(member_assistant(request, pk))
         payload = QuerySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         values = payload.validated_data

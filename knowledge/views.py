@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from builder.forms import submit
-from builder.models import Assistant, can_edit
+from builder.models import can_edit, member_rows
 from builder.views.access import AuthenticatedRequest, member_assistant
 from knowledge.models import Document, KnowledgeBase
 from knowledge.services import (
@@ -54,7 +54,7 @@ def knowledge_base(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("knowledge-base", pk=pk)
     if action == "settings" and settings_form.is_valid():
         changes = {name: settings_form.cleaned_data[name] for name in settings_form.changed_data}
-        kb.refresh_from_db()
+        kb.refresh_from_db()  # the form wrote its values into ``kb``; the service compares
         if submit(settings_form, knowledge_base_update, kb=kb, **changes) is not None:
             messages.success(request, "Settings saved.")
             return redirect("knowledge-base", pk=pk)
@@ -111,13 +111,11 @@ def _upload(request: AuthenticatedRequest, kb: KnowledgeBase) -> None:
 
 @login_required
 def document_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    rows = Document.objects.select_related("knowledge_base__assistant__workspace").defer("content")
     document = get_object_or_404(
-        Document.objects.defer("content").filter(
-            knowledge_base__assistant__in=Assistant.objects.for_member(request.user)
-        ),
-        pk=pk,
+        member_rows(rows, request.user, assistant="knowledge_base__assistant"), pk=pk
     )
-    assistant = member_assistant(request, document.knowledge_base.assistant_id)
+    assistant = document.knowledge_base.assistant
     return render(
         request,
         "knowledge/document_detail.html",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -16,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.models import Assistant
+from builder.api.access import member_assistant, request_user
+from builder.models import member_rows
 from runtime.consumers import MAX_TEXT_CHARS
 from runtime.engine import Turn
 from runtime.models import Channel, Conversation
@@ -47,8 +47,7 @@ class InteractView(APIView):
 
     @extend_schema(request=InteractSerializer, responses={200: dict})
     def post(self, request: Request, pk: int) -> Response:
-        user = cast(User, request.user)
-        assistant = get_object_or_404(Assistant.objects.for_member(user), pk=pk)
+        assistant = member_assistant(request, pk)
         payload = InteractSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -111,8 +110,7 @@ class ConversationListView(ListAPIView[Conversation]):
 
     def get_queryset(self) -> QuerySet[Conversation]:
         request = self.request
-        user = cast(User, request.user)
-        assistant = get_object_or_404(Assistant.objects.for_member(user), pk=self.kwargs["pk"])
+        assistant = member_assistant(request, self.kwargs["pk"])
         return conversations_find(
             assistant,
             text=request.query_params.get("q", "")[:200],
@@ -126,9 +124,8 @@ class TranscriptView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request, pk: str) -> Response:
-        user = cast(User, request.user)
         conversation = get_object_or_404(
-            Conversation.objects.filter(assistant__in=Assistant.objects.for_member(user)), pk=pk
+            member_rows(Conversation.objects.all(), request_user(request)), pk=pk
         )
         return Response(
             {

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from builder.demo import DEMO_ASSISTANT, DEMO_USERNAME, DEMO_WORKSPACE
-from builder.models import Assistant
+from builder.models import Assistant, member_rows
 from builder.views.access import AuthenticatedRequest, member_assistant
 from runtime.models import Channel, Conversation
 from runtime.transcripts import conversations_find, transcript
@@ -68,10 +68,10 @@ def transcript_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @login_required
 def transcript_detail(request: AuthenticatedRequest, pk: str) -> HttpResponse:
     conversation = get_object_or_404(
-        Conversation.objects.filter(assistant__in=Assistant.objects.for_member(request.user)),
+        member_rows(Conversation.objects.select_related("assistant__workspace"), request.user),
         pk=pk,
     )
-    assistant = member_assistant(request, conversation.assistant_id)
+    assistant = conversation.assistant
     return render(
         request,
         "runtime/transcript_detail.html",

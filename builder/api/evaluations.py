@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import request_user
-from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit
+from builder.api.access import member_assistant, request_user
+from builder.models import EvaluationKind, EvaluationRun, can_edit, member_rows
 from builder.services.evaluations import evaluation_request, test_set_read
 
 
@@ -64,12 +64,9 @@ class EvaluationListView(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def _assistant(self, request: Request, pk: int) -> Assistant:
-        return get_object_or_404(Assistant.objects.for_member(request_user(request)), pk=pk)
-
     @extend_schema(responses=EvaluationSummarySerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        runs = self._assistant(request, pk).evaluations.defer("test_set", "report")[:50]
+        runs = member_assistant(request, pk).evaluations.defer("test_set", "report")[:50]
         return Response(EvaluationSummarySerializer(runs, many=True).data)
 
     @extend_schema(
@@ -77,7 +74,7 @@ class EvaluationListView(APIView):
         responses={202: EvaluationSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
-        assistant = self._assistant(request, pk)
+        assistant = member_assistant(request, pk)
         if not can_edit(assistant.member_role):
             raise PermissionDenied("Viewers cannot start evaluations.")
         payload = EvaluationRequestSerializer(data=request.data)
@@ -101,6 +98,7 @@ class EvaluationListView(APIView):
 class EvaluationView(APIView):
     @extend_schema(responses=EvaluationSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        assistants = Assistant.objects.for_member(request_user(request))
-        run = get_object_or_404(EvaluationRun.objects.filter(assistant__in=assistants), pk=pk)
+        run = get_object_or_404(
+            member_rows(EvaluationRun.objects.all(), request_user(request)), pk=pk
+        )
         return Response(EvaluationSerializer(run).data)

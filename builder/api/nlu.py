@@ -18,7 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from builder import services
-from builder.api.access import of_assistant, request_user
+from builder.api.access import editable, member_assistant, of_assistant, request_user
 from builder.api.permissions import WorkspaceRole
 from builder.api.serializers import AssistantOwned
 from builder.models import (
@@ -38,16 +38,6 @@ from builder.models import (
 from builder.services.checks import pretrain_checks
 from nlu.registry import NotPublished
 from nlu.store import registry
-
-
-def _member_assistants(request: Request) -> QuerySet[Assistant]:
-    return Assistant.objects.for_member(request_user(request))
-
-
-def _editable(assistant: Assistant) -> Assistant:
-    if not can_edit(assistant.member_role):
-        raise PermissionDenied("Viewers cannot change this assistant.")
-    return assistant
 
 
 class AnnotationSerializer(serializers.Serializer[dict[str, Any]]):
@@ -107,7 +97,7 @@ class IntentViewSet(viewsets.ModelViewSet[Intent]):
 
     def perform_create(self, serializer: BaseSerializer[Intent]) -> None:
         data = dict(serializer.validated_data)
-        intent = services.intent_create(assistant=_editable(data.pop("assistant")), **data)
+        intent = services.intent_create(assistant=editable(data.pop("assistant")), **data)
         serializer.instance = self.get_queryset().get(pk=intent.pk)
 
     def perform_update(self, serializer: BaseSerializer[Intent]) -> None:
@@ -224,7 +214,7 @@ class EntityViewSet(viewsets.ModelViewSet[Entity]):
 
     def perform_create(self, serializer: BaseSerializer[Entity]) -> None:
         data = dict(serializer.validated_data)
-        entity = services.entity_create(assistant=_editable(data.pop("assistant")), **data)
+        entity = services.entity_create(assistant=editable(data.pop("assistant")), **data)
         serializer.instance = self.get_queryset().get(pk=entity.pk)
 
     def perform_update(self, serializer: BaseSerializer[Entity]) -> None:
@@ -260,7 +250,7 @@ class FlowViewSet(viewsets.ModelViewSet[Flow]):
 
     def perform_create(self, serializer: BaseSerializer[Flow]) -> None:
         data = dict(serializer.validated_data)
-        flow = services.flow_create(assistant=_editable(data.pop("assistant")), **data)
+        flow = services.flow_create(assistant=editable(data.pop("assistant")), **data)
         serializer.instance = self.get_queryset().get(pk=flow.pk)
 
     def perform_update(self, serializer: BaseSerializer[Flow]) -> None:
@@ -292,12 +282,12 @@ class TrainingView(APIView):
 
     @extend_schema(responses=TrainingRunSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         return Response(TrainingRunSerializer(assistant.training_runs.all()[:10], many=True).data)
 
     @extend_schema(request=None, responses={202: TrainingRunSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        assistant = member_assistant(request, pk, edit=True)
         run = services.training_request(assistant=assistant)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -309,7 +299,7 @@ class ChecksView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request, pk: int) -> Response:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         return Response({"checks": [finding.as_dict() for finding in pretrain_checks(assistant)]})
 
 
@@ -322,7 +312,7 @@ class ParseView(APIView):
 
     @extend_schema(request=ParseRequestSerializer, responses={200: dict})
     def post(self, request: Request, pk: int) -> Response:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         payload = ParseRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -378,13 +368,13 @@ class VersionsView(APIView):
 
     @extend_schema(responses=VersionSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         versions = assistant.versions.select_related("assistant")
         return Response(VersionSerializer(versions, many=True).data)
 
     @extend_schema(request=PublishSerializer, responses={201: VersionSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        assistant = member_assistant(request, pk, edit=True)
         payload = PublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         notes = payload.validated_data["notes"]
@@ -397,7 +387,7 @@ class RollbackView(APIView):
 
     @extend_schema(request=None, responses=VersionSerializer)
     def post(self, request: Request, pk: int, number: int) -> Response:
-        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        assistant = member_assistant(request, pk, edit=True)
         version = get_object_or_404(assistant.versions, number=number)
         services.assistant_rollback(assistant=assistant, version=version)
         version.assistant = assistant
@@ -409,7 +399,7 @@ class ExportView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request, pk: int) -> Response:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         response = Response(services.assistant_export(assistant))
         if request.query_params.get("download"):
             filename = f"{slugify(assistant.name) or 'assistant'}.json"
@@ -460,14 +450,14 @@ class NluTransferView(APIView):
 
     @extend_schema(responses={200: str})
     def get(self, request: Request, pk: int) -> HttpResponse:
-        assistant = get_object_or_404(_member_assistants(request), pk=pk)
+        assistant = member_assistant(request, pk)
         if request.query_params.get("kind") == "csv":
             return HttpResponse(services.nlu_export_csv(assistant), content_type="text/csv")
         return HttpResponse(services.nlu_export_rasa(assistant), content_type="application/yaml")
 
     @extend_schema(request=NluFileSerializer, responses={200: dict})
     def post(self, request: Request, pk: int) -> Response:
-        assistant = _editable(get_object_or_404(_member_assistants(request), pk=pk))
+        assistant = member_assistant(request, pk, edit=True)
         payload = NluFileSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         content = payload.validated_data["content"]

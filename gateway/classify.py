@@ -27,6 +27,21 @@ class Classified:
     completion: Completion
 
 
+def classify_messages(
+    text: str, intents: Sequence[tuple[str, str]], examples: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, str]]:
+    """The prompt: every intent's name and description, then the examples, then ``text``."""
+    listed = "\n".join(f"- {name}: {description or name}" for name, description in intents)
+    shots = "".join(f"\nMessage: {said}\nIntent: {intent}" for said, intent in examples)
+    system = (
+        "You route a customer's message to the intent of a chatbot that fits it. The intents:\n"
+        f"{listed}\n- {NONE}: none of these fits.\nAnswer with the intent's name only."
+    )
+    if shots:
+        system += f"\n\nExamples:{shots}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": text}]
+
+
 def llm_classify(
     text: str,
     intents: Sequence[tuple[str, str]],
@@ -36,15 +51,7 @@ def llm_classify(
     **options: Any,
 ) -> Classified:
     """Which of ``intents`` ((name, description) pairs) ``text`` means; raises ``GatewayError``."""
-    listed = "\n".join(f"- {name}: {description or name}" for name, description in intents)
-    shots = "".join(f"\nMessage: {said}\nIntent: {intent}" for said, intent in examples)
-    system = (
-        "You route a customer's message to the intent of a chatbot that fits it. The intents:\n"
-        f"{listed}\n- {NONE}: none of these fits.\nAnswer with the intent's name only."
-    )
-    if shots:
-        system += f"\n\nExamples:{shots}"
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    messages = classify_messages(text, intents, examples)
     options.setdefault("max_tokens", 40)
     answer = structured(messages, IntentChoice, scope=scope, untrusted=[text], **options)
     name = answer.value.intent.strip()

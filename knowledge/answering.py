@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from channels.db import database_sync_to_async
+
 from gateway.calls import Completion, Delta, Done, astream, complete
 from gateway.errors import GatewayError
 from gateway.guards import injection_check
@@ -161,8 +163,6 @@ async def kb_answer_stream(
     kb: KnowledgeBase, question: str, *, tags: list[str] | None = None
 ) -> AsyncIterator[str | Answer]:
     """Text as the model writes it, then the ``Answer``; a not-found answer yields no text."""
-    from channels.db import database_sync_to_async
-
     answer = await database_sync_to_async(_grounds)(kb, question, tags)
     if not answer.passages:
         yield answer

@@ -26,6 +26,7 @@ from huey.contrib.djhuey import HUEY
 
 from builder.models import Assistant, Role, Workspace
 from knowledge.answering import kb_answer
+from knowledge.chunking import indexed_text
 from knowledge.index import MODES, Fusion, SearchIndex
 from knowledge.models import DocumentStatus, KnowledgeBase
 from knowledge.search import kb_search, search_index
@@ -193,7 +194,7 @@ def _scale(kb: KnowledgeBase, questions: list[Question], size: int) -> dict[str,
     two are equal, a word of noise added to each text so BM25's statistics stay realistic)."""
     loaded = search_index(kb)
     base_texts = [
-        f"{entry.title}\n{heading}\n{text}"
+        indexed_text(entry.title, heading, text)
         for entry in loaded.documents.values()
         for heading, text in zip(entry.headings, entry.texts, strict=True)
     ]

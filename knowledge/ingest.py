@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import socket
-import time
 from collections.abc import Sequence
 from functools import cache
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from tokenizers import Tokenizer
 
+from builder.services.jobs import Progress, throttled
 from knowledge.chunking import Piece, chunk, indexed_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import Parsed, Unreadable, document_format, parse
@@ -30,7 +30,6 @@ from nlu.encoder import Encoder
 from nlu.store import encoder_load
 from runtime.events import assistant_event_send
 
-PROGRESS_EVERY_S = 0.25
 EMBED_BATCH = 64
 _FETCH_FORMATS = {
     "text/html": "html",
@@ -75,17 +74,17 @@ def document_ingest(document_id: int) -> Document | None:
     document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
     if document is None or not taken:
         return document
-    reporter = _Progress(document)
-    reporter("reading", 0.0, force=True)
+    reporter = _progress(document)
+    reporter("reading", 0.0)
     try:
         if document.url:
             _fetch(document)
-            reporter("fetched", 0.1, force=True)
+            reporter("fetched", 0.1)
         parsed = parse(document.name, bytes(document.content), document.format)
         encoder = encoder_load()
         kb = document.knowledge_base
         pieces = pieces_of(parsed, encoder, size=kb.chunk_tokens, overlap=kb.overlap_tokens)
-        reporter("embedding", 0.2, force=True)
+        reporter("embedding", 0.2)
         texts = [indexed_text(parsed.title, piece.heading, piece.text) for piece in pieces]
         vectors = np.zeros((len(texts), encoder.dimensions), dtype=np.float32)
         for start in range(0, len(texts), EMBED_BATCH):
@@ -94,7 +93,7 @@ def document_ingest(document_id: int) -> Document | None:
     except Unreadable as error:
         return _failed(document, str(error))
     _store(document, parsed.title, pieces, vectors)
-    reporter("ready", 1.0, force=True)
+    reporter("ready", 1.0)
     return document
 
 
@@ -135,9 +134,12 @@ def _store(document: Document, title: str, pieces: list[Piece], vectors: np.ndar
                 "updated_at",
             ]
         )
-        KnowledgeBase.objects.filter(pk=document.knowledge_base_id).update(
-            revision=F("revision") + 1
-        )
+        revision_bump(document.knowledge_base_id)
+
+
+def revision_bump(kb_id: int) -> None:
+    """The knowledge base's chunks changed: every process's search index reloads."""
+    KnowledgeBase.objects.filter(pk=kb_id).update(revision=F("revision") + 1)
 
 
 def _failed(document: Document, error: str) -> Document:
@@ -151,19 +153,14 @@ def _failed(document: Document, error: str) -> Document:
     return document
 
 
-class _Progress:
-    def __init__(self, document: Document) -> None:
-        self.document = document
-        self.last = 0.0
+def _progress(document: Document) -> Progress:
+    def report(stage: str, fraction: float) -> None:
+        document.progress = min(fraction, 1.0)
+        if stage != "ready":  # a ready document's row is saved with its chunks
+            Document.objects.filter(pk=document.pk).update(progress=document.progress)
+        document_announce(document, stage=stage)
 
-    def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
-        if not force and time.monotonic() - self.last < PROGRESS_EVERY_S:
-            return
-        self.last = time.monotonic()
-        self.document.progress = min(fraction, 1.0)
-        if stage != "ready":
-            Document.objects.filter(pk=self.document.pk).update(progress=self.document.progress)
-        document_announce(self.document, stage=stage)
+    return throttled(report)
 
 
 def document_announce(document: Document, *, stage: str = "") -> None:

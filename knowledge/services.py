@@ -15,13 +15,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from builder.models import Assistant
-from knowledge.ingest import content_hash, document_announce
+from knowledge.ingest import content_hash, document_announce, revision_bump
 from knowledge.models import Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import FORMATS, document_format
+from runtime.events import assistant_event_send
 
 SETTINGS_FIELDS = ("chunk_tokens", "overlap_tokens", "top_k", "min_score", "fusion")
 MAX_TAGS = 20
@@ -88,7 +88,7 @@ def document_upload(
             if tags is not None and _tags(tags) != document.tags:
                 document.tags = _tags(tags)
                 document.save(update_fields=["tags", "updated_at"])
-                _bump(kb)
+                revision_bump(kb.pk)
             return document
         document.format, document.content, document.content_hash = kind, data, digest
         document.size = len(data)
@@ -137,12 +137,9 @@ def document_delete(document: Document) -> None:
     kb = document.knowledge_base
     with transaction.atomic():
         document.delete()
-        _bump(kb)
-    assistant_id = kb.assistant_id
-    from runtime.events import assistant_event_send
-
+        revision_bump(kb.pk)
     assistant_event_send(
-        assistant_id=assistant_id, event="kb.document", data={"id": None, "deleted": True}
+        assistant_id=kb.assistant_id, event="kb.document", data={"id": None, "deleted": True}
     )
 
 
@@ -177,7 +174,3 @@ def _queue(document: Document) -> None:
     document_announce(document)
     document_id = document.pk
     transaction.on_commit(lambda: kb_ingest(document_id))
-
-
-def _bump(kb: KnowledgeBase) -> None:
-    KnowledgeBase.objects.filter(pk=kb.pk).update(revision=F("revision") + 1)

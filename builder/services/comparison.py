@@ -25,23 +25,23 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from builder.models import Assistant
+from builder.models import Assistant, Utterance
 from builder.services.nlu import nlu_examples
 from gateway.calls import Completion
 from gateway.catalogue import default_model
-from gateway.classify import llm_classify
+from gateway.classify import classify_messages, llm_classify
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
 from gateway.models import LlmModel, ProviderKind, Purpose
+from gateway.prompts import tokens_estimate
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.evaluation import Outcome, outcome_of, report
-from nlu.model import NluModel
+from nlu.model import NluModel, Parse
 from nlu.registry import NotPublished
 from nlu.store import registry
 
 CLASSIFIERS = ("nlu", "llm", "hybrid")
 HYBRID_CANDIDATES = 3
-CHARS_PER_TOKEN = 4  # for the estimate before a run; the run itself counts the provider's tokens
 Progress = Callable[[str, float], None]
 
 
@@ -84,14 +84,19 @@ def _model(assistant: Assistant, key: str | None) -> LlmModel:
 
 
 def estimate(
-    assistant: Assistant, examples: list[Example], *, llm: str | None, few_shot: int = 3
+    assistant: Assistant, calls: int, *, llm: str | None, few_shot: int = 3
 ) -> dict[str, Any]:
-    """What the LLM side of a run on ``examples`` would cost, from the prompt's length."""
+    """What ``calls`` questions to the LLM would cost, from the length of the prompt it gets
+    (the assistant's intents, and ``few_shot`` of its utterances as examples)."""
     model = _model(assistant, llm)
-    intents = list(assistant.intents.values_list("name", "description"))
-    prompt_chars = 300 + sum(len(n) + len(d) + 4 for n, d in intents) + few_shot * 60
-    per_item = prompt_chars // CHARS_PER_TOKEN + 20
-    calls = len(examples)
+    intents = list(assistant.intents.order_by("name").values_list("name", "description"))
+    shots = list(
+        Utterance.objects.filter(intent__assistant=assistant).values_list("text", "intent__name")[
+            :few_shot
+        ]
+    )
+    messages = classify_messages("an utterance of average length", intents, shots)
+    per_item = sum(tokens_estimate(message["content"]) for message in messages)
     cost = model.cost(per_item * calls, 10 * calls)
     return {
         "model": model.key,
@@ -190,7 +195,7 @@ def _ask(
     scope: CallScope,
     *,
     base_ms: float,
-    nlu: Any = None,
+    nlu: Parse | None = None,
 ) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     try:

@@ -16,13 +16,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit
+from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit, member_rows
 from builder.services.comparison import estimate
 from builder.services.evaluations import evaluation_request, test_set_read
 from builder.views.access import AuthenticatedRequest, member_assistant
 from gateway.catalogue import default_model
 from gateway.models import LlmModel
-from nlu.data import Example
 
 CHART_WIDTH = 600
 BAR_HEIGHT = 18
@@ -97,24 +96,21 @@ def evaluation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 def _estimates(assistant: Assistant) -> list[dict[str, Any]]:
     """What sending 200 utterances to each catalogue model would cost, before a comparison."""
-    placeholder = [Example("an utterance of average length", "x")] * 200
     return [
-        estimate(assistant, placeholder, llm=key)
+        estimate(assistant, 200, llm=key)
         for key in LlmModel.objects.order_by("key").values_list("key", flat=True)
     ]
 
 
 def _member_run(request: AuthenticatedRequest, pk: int) -> EvaluationRun:
-    return get_object_or_404(
-        EvaluationRun.objects.filter(assistant__in=Assistant.objects.for_member(request.user)),
-        pk=pk,
-    )
+    rows = EvaluationRun.objects.select_related("assistant__workspace")
+    return get_object_or_404(member_rows(rows, request.user), pk=pk)
 
 
 @login_required
 def evaluation_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     run = _member_run(request, pk)
-    assistant = member_assistant(request, run.assistant_id)
+    assistant = run.assistant
     report = run.report or {}
     return render(
         request,

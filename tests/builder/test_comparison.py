@@ -93,7 +93,7 @@ def test_an_llm_that_fails_counts_as_a_miss_and_the_hybrid_keeps_the_nlu(pizza, 
 def test_at_most_max_items_go_to_the_llm_and_the_estimate_comes_first(pizza, fake):
     fake.script("primary", *[reply('{"intent": "none"}')] * 4)
 
-    priced = estimate(pizza, TEST[:2], llm=None)
+    priced = estimate(pizza, 2, llm=None)
     report = compare(pizza, TEST, few_shot=0, max_items=2)
 
     assert priced["items"] == 2

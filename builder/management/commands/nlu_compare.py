@@ -36,7 +36,9 @@ class Command(BaseCommand):
         try:
             examples = test_set_read(options["test"].name, options["test"].read_bytes())
             chosen = sample(examples, options["max_items"])
-            cost = estimate(assistant, chosen, llm=options["llm"], few_shot=options["few_shot"])
+            cost = estimate(
+                assistant, len(chosen), llm=options["llm"], few_shot=options["few_shot"]
+            )
             self.stderr.write(
                 f"{cost['items']} utterances to {cost['model']}: about {cost['input_tokens']} "
                 f"input tokens, estimated cost {cost['cost'] or 'unknown (no price)'} USD"

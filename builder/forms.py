@@ -113,6 +113,12 @@ class IntentForm(forms.Form):
     utterances = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 6}), help_text=ANNOTATION_HELP
     )
+    synthesise = forms.BooleanField(
+        required=False,
+        label="Write starting examples with the LLM",
+        help_text="With no utterances above: the assistant's LLM writes a starting set from the "
+        "name and description, so the intent trains at once.",
+    )
 
 
 class UtterancesForm(forms.Form):

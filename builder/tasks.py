@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from huey.contrib.djhuey import db_task
 
+from builder.models import Intent
+from builder.services.analysis import training_run_analyse
 from builder.services.evaluations import evaluation_run_execute
+from builder.services.suggestions import intent_synthesise
 from builder.services.training import training_run_execute
+from gateway.errors import GatewayError
+
+logger = logging.getLogger(__name__)
 
 
 @db_task()
@@ -18,3 +26,22 @@ def nlu_train(run_id: int) -> None:
 def nlu_evaluate(run_id: int) -> None:
     """Evaluate an assistant's NLU (see ``evaluation_run_execute``)."""
     evaluation_run_execute(run_id)
+
+
+@db_task()
+def nlu_analyse(run_id: int) -> None:
+    """Clarity and conflicts of a finished training's data (see ``training_run_analyse``)."""
+    training_run_analyse(run_id)
+
+
+@db_task()
+def intent_synthesis(intent_id: int, count: int) -> None:
+    """Cold start: an intent's first utterances from the LLM (see ``intent_synthesise``).
+    A failure is logged; the intent page still offers to try again."""
+    intent = Intent.objects.select_related("assistant").filter(pk=intent_id).first()
+    if intent is None:
+        return
+    try:
+        intent_synthesise(intent=intent, count=count)
+    except GatewayError:
+        logger.exception("synthesising utterances for intent %s failed", intent_id)

@@ -4,7 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from builder.views import accounts, assistants, design, evaluations, prompts, releases, workspaces
+from builder.views import (
+    accounts,
+    assistants,
+    design,
+    evaluations,
+    language,
+    prompts,
+    releases,
+    workspaces,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="workspace-list"), name="home"),
@@ -42,6 +51,8 @@ urlpatterns = [
     # Designing an assistant
     path("assistants/<int:pk>/intents/", design.intent_list, name="intent-list"),
     path("intents/<int:pk>/", design.intent_detail, name="intent-detail"),
+    path("assistants/<int:pk>/intents/fix/", language.intent_fix, name="intent-fix"),
+    path("intents/<int:pk>/synthesis/", language.intent_synthesis, name="intent-synthesis"),
     path("assistants/<int:pk>/entities/", design.entity_list, name="entity-list"),
     path("assistants/<int:pk>/flow/", design.flow_editor, name="flow-editor"),
     path("assistants/<int:pk>/prompts/", prompts.prompt_list, name="prompt-list"),

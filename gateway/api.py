@@ -144,6 +144,16 @@ def gateway_error_body(error: GatewayError) -> dict[str, Any]:
     return {"error": error.kind, "detail": str(error), "request_id": error.request_id}
 
 
+def gateway_error_response(error: GatewayError) -> Response:
+    """A gateway failure as an API answer: its kind, message and request id, with the status
+    that fits (4xx for the caller's limits and prompts, 502 for the provider), Retry-After on
+    rate limits."""
+    response = Response(gateway_error_body(error), status=ERROR_STATUS.get(error.kind, 502))
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(math.ceil(error.retry_after))
+    return response
+
+
 def completion_body(completion: Completion) -> dict[str, Any]:
     body = asdict(completion)
     body["cost"] = None if completion.cost is None else str(completion.cost)
@@ -184,11 +194,7 @@ class PromptRunView(APIView):
         try:
             completion = complete(**options)
         except GatewayError as error:
-            status = ERROR_STATUS.get(error.kind, 502)
-            response = Response(gateway_error_body(error), status=status)
-            if isinstance(error, RateLimited):
-                response["Retry-After"] = str(math.ceil(error.retry_after))
-            return response
+            return gateway_error_response(error)
         return Response(completion_body(completion))
 
 

@@ -8,6 +8,7 @@ alone by more than a point (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -221,3 +222,32 @@ class IntentClassifier:
         classifier.sparse_weights = arrays["sparse_weights"]
         classifier.sparse_bias = arrays["sparse_bias"]
         return classifier
+
+
+def out_of_fold_probabilities(
+    embeddings: np.ndarray,
+    texts: list[str],
+    labels: list[str],
+    *,
+    config: IntentConfig,
+    folds: int,
+) -> np.ndarray:
+    """Every utterance scored by a classifier trained on the other folds (stratified by intent).
+
+    Columns are the sorted distinct labels; an intent a fold never saw scores 0 there.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    label_set = sorted(set(labels))
+    folds = max(2, min(folds, min(Counter(labels).values())))
+    probabilities = np.zeros((len(texts), len(label_set)), dtype=np.float32)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
+        fold = IntentClassifier(config).train(
+            embeddings[train_rows], [texts[i] for i in train_rows], [labels[i] for i in train_rows]
+        )
+        columns = [label_set.index(label) for label in fold.labels]
+        probabilities[np.ix_(held_rows, columns)] = fold.probabilities(
+            embeddings[held_rows], [texts[i] for i in held_rows]
+        )
+    return probabilities

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from nlu.calibration import threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
 from nlu.entities import Entity, EntityMatcher, resolve_overlaps
-from nlu.intents import IntentClassifier, IntentConfig
+from nlu.intents import IntentClassifier, IntentConfig, out_of_fold_probabilities
 from nlu.spans import SpanConfig, SpanExtractor
 
 MODEL_FORMAT = 1
@@ -357,7 +356,7 @@ def _calibrate(
         source = "validation set"
     else:
         cv_config = replace(config.intents, tol=1e-3)  # out-of-fold scores need less precision
-        probabilities = _cross_validated(
+        probabilities = out_of_fold_probabilities(
             embeddings, texts, labels, config=cv_config, folds=config.calibration_folds
         )
         gold = labels
@@ -365,24 +364,3 @@ def _calibrate(
     predicted = [classifier.labels[i] for i in probabilities.argmax(axis=1)]
     threshold, rule = threshold_choose(probabilities.max(axis=1), predicted, gold)
     return threshold, f"{source}, {rule}"
-
-
-def _cross_validated(
-    embeddings: np.ndarray, texts: list[str], labels: list[str], *, config: IntentConfig, folds: int
-) -> np.ndarray:
-    """Out-of-fold probabilities for every training utterance."""
-    from sklearn.model_selection import StratifiedKFold
-
-    label_set = sorted(set(labels))
-    folds = max(2, min(folds, min(Counter(labels).values())))
-    probabilities = np.zeros((len(texts), len(label_set)), dtype=np.float32)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    for train_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
-        fold = IntentClassifier(config).train(
-            embeddings[train_rows], [texts[i] for i in train_rows], [labels[i] for i in train_rows]
-        )
-        columns = [label_set.index(label) for label in fold.labels]
-        probabilities[np.ix_(held_rows, columns)] = fold.probabilities(
-            embeddings[held_rows], [texts[i] for i in held_rows]
-        )
-    return probabilities

@@ -5,6 +5,14 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from builder.api.evaluations import EvaluationListView, EvaluationView
+from builder.api.language import (
+    AnalysisView,
+    EntitySuggestionsView,
+    IntentMergeView,
+    IntentSuggestionsView,
+    IntentSynthesisView,
+    UtteranceMoveView,
+)
 from builder.api.nlu import (
     ChecksView,
     EntityViewSet,
@@ -49,6 +57,20 @@ urlpatterns = [
     path("assistants/<int:pk>/training/", TrainingView.as_view(), name="assistant-training"),
     path("assistants/<int:pk>/parse/", ParseView.as_view(), name="assistant-parse"),
     path("assistants/<int:pk>/checks/", ChecksView.as_view(), name="assistant-checks"),
+    path("assistants/<int:pk>/analysis/", AnalysisView.as_view(), name="assistant-analysis"),
+    path(
+        "intents/<int:pk>/suggestions/",
+        IntentSuggestionsView.as_view(),
+        name="intent-suggestions",
+    ),
+    path("intents/<int:pk>/synthesis/", IntentSynthesisView.as_view(), name="intent-synthesis"),
+    path("intents/<int:pk>/merge/", IntentMergeView.as_view(), name="intent-merge"),
+    path(
+        "entities/<int:pk>/suggestions/",
+        EntitySuggestionsView.as_view(),
+        name="entity-suggestions",
+    ),
+    path("utterances/<int:pk>/move/", UtteranceMoveView.as_view(), name="utterance-move"),
     path(
         "assistants/<int:pk>/evaluations/",
         EvaluationListView.as_view(),

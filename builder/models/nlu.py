@@ -101,6 +101,8 @@ class TrainingRun(models.Model):
     model_version = models.CharField(max_length=64, blank=True)  # in the NLU model registry
     error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # Clarity and conflicts of the data it was trained on (nlu.analysis), added after training.
+    analysis = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

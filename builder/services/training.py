@@ -94,6 +94,9 @@ def training_run_execute(run_id: int) -> TrainingRun:
             assistant_event_send(
                 assistant_id=assistant.pk, event="nlu.regression", data={"run": run.pk, **diff}
             )
+        from builder.tasks import nlu_analyse
+
+        nlu_analyse(run.pk)
     return run
 
 

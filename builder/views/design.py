@@ -25,9 +25,12 @@ from builder.forms import (
     submit,
 )
 from builder.models import Intent, can_edit, member_rows
+from builder.services.analysis import latest_analysis
 from builder.services.checks import pretrain_checks
+from builder.services.suggestions import synthesis_request
 from builder.services.transfer import rasa_example
 from builder.views.access import AuthenticatedRequest, member_assistant
+from builder.views.language import conflict_rows
 
 
 def _lines(text: str) -> list[dict[str, Any]]:
@@ -61,9 +64,21 @@ def intent_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 utterances=utterances,
             )
             if intent is not None:
-                messages.success(request, f"Intent “{intent.name}” created; the NLU is training.")
+                if data["synthesise"] and not utterances:
+                    synthesis_request(intent=intent)
+                    messages.success(
+                        request,
+                        f"Intent “{intent.name}” created; the LLM is writing its first examples.",
+                    )
+                else:
+                    messages.success(
+                        request, f"Intent “{intent.name}” created; the NLU is training."
+                    )
                 return redirect("intent-detail", pk=intent.pk)
-    intents = assistant.intents.annotate(utterance_count=Count("utterances")).order_by("name")
+    intents = list(assistant.intents.annotate(utterance_count=Count("utterances")).order_by("name"))
+    analysis, current = latest_analysis(assistant)
+    for intent in intents:
+        intent.clarity = (analysis or {}).get("intents", {}).get(intent.name)  # type: ignore[attr-defined]
     return render(
         request,
         "builder/intent_list.html",
@@ -74,6 +89,9 @@ def intent_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "entities": assistant.entities.order_by("name"),
             "checks": pretrain_checks(assistant),
             "regression": _regression(assistant),
+            "analysis": analysis,
+            "analysis_current": current,
+            "conflicts": conflict_rows(assistant, analysis),
             "can_edit": can_edit(assistant.member_role),
         },
     )
@@ -140,13 +158,16 @@ def intent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     utterances = intent.utterances.all()
     if search:
         utterances = utterances.filter(text__icontains=search)
+    analysis, _ = latest_analysis(assistant)
     return render(
         request,
         "builder/intent_detail.html",
         {
             "assistant": assistant,
             "intent": intent,
-            "utterances": [_marked(u.text, u.entities) for u in utterances],
+            "utterances": [(u, _marked(u.text, u.entities)) for u in utterances],
+            "clarity": (analysis or {}).get("intents", {}).get(intent.name),
+            "other_intents": assistant.intents.exclude(pk=intent.pk).order_by("name"),
             "add_form": add_form,
             "describe_form": describe_form,
             "required_form": required_form,

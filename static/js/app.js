@@ -34,6 +34,12 @@
     connect();
   }
 
+  // A button with data-confirm asks before its form is sent (e.g. merging two intents).
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-assistant-events]").forEach(watchAssistant);
   });

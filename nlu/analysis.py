@@ -35,6 +35,7 @@ from nlu.intents import IntentConfig, out_of_fold_probabilities
 
 NEAR_DUPLICATE = 0.95  # cosine similarity above which two utterances say the same thing
 NEIGHBOURS = 5
+NEIGHBOUR_EVIDENCE_FROM = 2 * NEIGHBOURS  # examples an intent needs for neighbours alone to count
 LOW_MARGIN = 0.3  # mean probability lead over the next intent below which an intent is fragile
 CLOSE_TO_OTHER = 0.75  # a candidate this similar to another intent's example reads as that intent
 FOLDS = 5
@@ -124,6 +125,7 @@ class Analysis:
         self.own_probability = probabilities[rows, self.own]
         self.predicted = probabilities.argmax(axis=1)
         self.neighbours = nearest(vectors, vectors, NEIGHBOURS, exclude_self=True)
+        self.sizes = Counter(labels)
 
     def report(self) -> dict[str, Any]:
         intents = self._clarity()
@@ -241,30 +243,52 @@ class Analysis:
         return conflicts
 
     def _misplaced(self) -> list[dict[str, Any]]:
-        """Utterances the model, trained without them, gives to another intent, and whose
-        nearest neighbours are more often that intent's than their own; the strongest first.
-        (The neighbours keep an utterance that a stray copy nearby pulls away from its rightful
-        intent from being flagged along with the stray.)"""
+        """Utterances that sit with another intent, on either evidence:
+
+        - the model trained without them says that intent, and more of their nearest
+          neighbours are that intent's than their own (the neighbours keep an utterance that a
+          stray copy nearby pulls away from its rightful intent from being flagged with it);
+        - or more of their nearest neighbours are one other intent's than their own, where
+          their intent has enough examples for that to mean something.
+
+        Ranked by the mean of the two evidences: that intent's out-of-fold probability and its
+        share of the neighbours."""
         found = []
-        for row in np.flatnonzero(self.predicted != self.own):
-            other = self.intents[self.predicted[row]]
-            near = [self.labels[j] for j in self.neighbours.index[row]]
-            if near.count(other) <= near.count(self.labels[row]):
-                continue
-            close = [int(j) for j in self.neighbours.index[row] if self.labels[j] == other]
-            found.append(
-                (float(self.probabilities[row, self.predicted[row]]), int(row), other, close)
-            )
-        found.sort(key=lambda row: (-row[0], row[1]))
+        for row in range(len(self.texts)):
+            own = self.labels[row]
+            near = Counter(self.labels[j] for j in self.neighbours.index[row])
+            predicted = self.intents[self.predicted[row]]
+            if predicted != own and near[predicted] > near[own]:
+                other, said = predicted, True
+            else:
+                rivals = [(count, name) for name, count in near.items() if name != own]
+                if (
+                    self.sizes[own] < NEIGHBOUR_EVIDENCE_FROM
+                    or not rivals
+                    or max(rivals)[0] <= near[own]
+                ):
+                    continue
+                other, said = max(rivals)[1], False
+            probability = float(self.probabilities[row, self.column[other]])
+            share = near[other] / max(1, len(self.neighbours.index[row]))
+            found.append(((probability + share) / 2, row, other, said, probability, near[other]))
+        found.sort(key=lambda item: (-item[0], item[1]))
         conflicts = []
-        for score, i, other, close in found[:MAX_MISPLACED]:
+        for score, i, other, said, probability, neighbours in found[:MAX_MISPLACED]:
             own = self.labels[i]
-            reason = (
-                f"“{self.texts[i]}” is an example of {own}, but the model trained without it "
-                f"says {other} ({score:.0%}, {own} {self.own_probability[i]:.0%})"
-            )
-            if close:
-                reason += f"; its closest examples are {other}'s, like “{self.texts[close[0]]}”"
+            close = [int(j) for j in self.neighbours.index[i] if self.labels[j] == other]
+            if said:
+                reason = (
+                    f"“{self.texts[i]}” is an example of {own}, but the model trained without "
+                    f"it says {other} ({probability:.0%}, {own} {self.own_probability[i]:.0%}); "
+                    f"its closest examples are {other}'s, like “{self.texts[close[0]]}”"
+                )
+            else:
+                reason = (
+                    f"“{self.texts[i]}” is an example of {own}, but {neighbours} of the "
+                    f"{len(self.neighbours.index[i])} examples closest to it are {other}'s, "
+                    f"like “{self.texts[close[0]]}”"
+                )
             conflicts.append(
                 self._conflict(
                     "misplaced",

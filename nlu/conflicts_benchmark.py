@@ -5,7 +5,8 @@
 2. **Clarity**: its rank correlation (Spearman) with each intent's k-fold F1 and error count; the
    least clear intents should be the ones the model gets wrong most.
 3. **Injected utterances**: ``--inject`` utterances of intent A are relabelled as intent B, for
-   a few random pairs; the report counts how many the detector flags.
+   a few random pairs (A with at least twice as many utterances, so that A keeps most of
+   them); the report counts how many the detector flags as misplaced or duplicated.
 """
 
 from __future__ import annotations
@@ -69,10 +70,14 @@ def conflicts_benchmark(
 
     shuffle = random.Random(seed)  # noqa: S311 -- reproducible trials, not a secret
     counts = Counter(e.intent for e in examples)
-    eligible = sorted(name for name, count in counts.items() if count >= inject + 5)
+    # A source keeps most of its examples (moving half an intent's utterances leaves no telling
+    # which half is in the wrong place); a target has at least as many as are injected.
+    sources = sorted(name for name, count in counts.items() if count >= 2 * inject + 5)
+    targets = sorted(name for name, count in counts.items() if count >= inject)
     injections: list[dict[str, Any]] = []
     for _ in range(trials):
-        source, target = shuffle.sample(eligible, 2)
+        source = shuffle.choice(sources)
+        target = shuffle.choice([name for name in targets if name != source])
         moved = set(shuffle.sample(sorted(e.text for e in examples if e.intent == source), inject))
         relabelled = [
             Example(e.text, target, e.entities) if e.text in moved and e.intent == source else e

@@ -61,6 +61,11 @@ urlpatterns = [
     path("assistants/<int:pk>/evaluations/", evaluations.evaluation_list, name="evaluation-list"),
     path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation-detail"),
     path(
+        "evaluations/<int:pk>/control/",
+        evaluations.evaluation_control,
+        name="evaluation-control",
+    ),
+    path(
         "evaluations/<int:pk>/report.json",
         evaluations.evaluation_download,
         name="evaluation-download",

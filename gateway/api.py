@@ -25,6 +25,7 @@ from gateway.calls import Completion, Delta, Done, astream, complete, prompt_cal
 from gateway.errors import GatewayError, RateLimited
 from gateway.models import LlmModel, Provider, Purpose
 from gateway.usage import usage_report
+from runtime.usage import nlu_usage
 
 MAX_DAYS = 366
 
@@ -76,6 +77,7 @@ class UsageRowSerializer(serializers.Serializer[dict[str, Any]]):
     assistant_id = serializers.IntegerField(allow_null=True)
     assistant = serializers.CharField()
     model = serializers.CharField()
+    purpose = serializers.CharField()
     attempts = serializers.IntegerField()
     failed = serializers.IntegerField()
     cache_hits = serializers.IntegerField()
@@ -88,39 +90,62 @@ class UsageRowSerializer(serializers.Serializer[dict[str, Any]]):
     first_token_p50_ms = serializers.FloatField(allow_null=True)
 
 
-class UsageView(APIView):
-    """LLM usage and cost of one workspace per day, assistant and model, with latency."""
+USAGE_PARAMETERS = [
+    OpenApiParameter("workspace", int, required=True),
+    OpenApiParameter("assistant", int),
+    OpenApiParameter("days", int, description=f"1 to {MAX_DAYS}; default 30"),
+]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("workspace", int, required=True),
-            OpenApiParameter("assistant", int),
-            OpenApiParameter("days", int, description=f"1 to {MAX_DAYS}; default 30"),
-        ],
-        responses=UsageRowSerializer(many=True),
-    )
+
+def _usage_query(request: Request) -> dict[str, Any]:
+    """The workspace (the user's), assistant (of it) and period a usage request asks for."""
+    user = cast(User, request.user)
+    params = request.query_params
+    workspace_id = params.get("workspace", "")
+    if not workspace_id.isdigit():
+        raise serializers.ValidationError({"workspace": "Give the workspace's id."})
+    workspace = get_object_or_404(Workspace.objects.for_member(user), pk=workspace_id)
+    asked = params.get("assistant")
+    assistant_id = None
+    if asked is not None:
+        assistant_id = get_object_or_404(
+            Assistant.objects.filter(workspace=workspace), pk=asked if asked.isdigit() else 0
+        ).pk
+    days = params.get("days", "30")
+    if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+        raise serializers.ValidationError({"days": f"Use a whole number from 1 to {MAX_DAYS}."})
+    return {"workspace_id": workspace.pk, "assistant_id": assistant_id, "days": int(days)}
+
+
+class UsageView(APIView):
+    """LLM usage and cost of one workspace per day, assistant, model and purpose, with
+    latency."""
+
+    @extend_schema(parameters=USAGE_PARAMETERS, responses=UsageRowSerializer(many=True))
     def get(self, request: Request) -> Response:
-        user = cast(User, request.user)
-        params = request.query_params
-        workspace_id = params.get("workspace", "")
-        if not workspace_id.isdigit():
-            raise serializers.ValidationError({"workspace": "Give the workspace's id."})
-        workspace = get_object_or_404(Workspace.objects.for_member(user), pk=workspace_id)
-        assistant_id = params.get("assistant")
-        if assistant_id is not None:
-            assistant = get_object_or_404(
-                Assistant.objects.filter(workspace=workspace),
-                pk=assistant_id if assistant_id.isdigit() else 0,
-            )
-        days = params.get("days", "30")
-        if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
-            raise serializers.ValidationError({"days": f"Use a whole number from 1 to {MAX_DAYS}."})
-        rows = usage_report(
-            workspace_id=workspace.pk,
-            assistant_id=assistant.pk if assistant_id is not None else None,
-            days=int(days),
-        )
+        rows = usage_report(**_usage_query(request))
         serializer = UsageRowSerializer(instance=[asdict(row) for row in rows], many=True)  # type: ignore[arg-type]
+        return Response(serializer.data)
+
+
+class NluUsageRowSerializer(serializers.Serializer[dict[str, Any]]):
+    day = serializers.DateField()
+    assistant_id = serializers.IntegerField()
+    assistant = serializers.CharField()
+    turns = serializers.IntegerField(help_text="User turns the in-house NLU understood.")
+    matched = serializers.IntegerField(help_text="Of them, those given an intent.")
+    decided_by_llm = serializers.IntegerField(help_text="Hybrid mode: the LLM chose the intent.")
+    nlu_p50_ms = serializers.FloatField()
+    nlu_p99_ms = serializers.FloatField()
+
+
+class NluUsageView(APIView):
+    """The in-house NLU's turns and latency in live conversations, per day and assistant."""
+
+    @extend_schema(parameters=USAGE_PARAMETERS, responses=NluUsageRowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rows = nlu_usage(**_usage_query(request))
+        serializer = NluUsageRowSerializer(instance=[asdict(row) for row in rows], many=True)  # type: ignore[arg-type]
         return Response(serializer.data)
 
 
@@ -218,6 +243,7 @@ router.register("llm-models", LlmModelViewSet, basename="llm-model")
 
 urlpatterns = [
     path("usage/", UsageView.as_view(), name="usage"),
+    path("usage/nlu/", NluUsageView.as_view(), name="usage-nlu"),
     path("prompts/<int:pk>/run/", PromptRunView.as_view(), name="prompt-run"),
     *router.urls,
 ]

@@ -1,4 +1,4 @@
-"""Usage and cost per assistant, model and day, from the attempt ledger."""
+"""Usage and cost per day, assistant, model and purpose, from the attempt ledger."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class UsageRow:
     assistant_id: int | None
     assistant: str
     model: str
+    purpose: str
     attempts: int
     failed: int
     cache_hits: int
@@ -35,17 +36,18 @@ class UsageRow:
 def usage_report(
     *, workspace_id: int, assistant_id: int | None = None, days: int = 30
 ) -> list[UsageRow]:
-    """One row per day, assistant and model for the last ``days`` days, newest first."""
+    """One row per day, assistant, model and purpose for the last ``days`` days, newest first."""
     since = timezone.now() - timedelta(days=days)
     attempts = Attempt.objects.filter(workspace_id=workspace_id, created_at__gte=since)
     if assistant_id is not None:
         attempts = attempts.filter(assistant_id=assistant_id)
-    groups: dict[tuple[date, int | None, str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[date, int | None, str, str, str], list[dict]] = defaultdict(list)
     rows = attempts.annotate(day=TruncDate("created_at")).values(
         "day",
         "assistant_id",
         "assistant__name",
         "model",
+        "purpose",
         "outcome",
         "cache_hit",
         "input_tokens",
@@ -55,15 +57,16 @@ def usage_report(
         "first_token_ms",
     )
     for row in rows:
-        key = (row["day"], row["assistant_id"], row["assistant__name"] or "(deleted)", row["model"])
+        assistant = row["assistant__name"] or "(deleted)"
+        key = (row["day"], row["assistant_id"], assistant, row["model"], row["purpose"])
         groups[key].append(row)
     report = [_summary(key, rows) for key, rows in groups.items()]
-    report.sort(key=lambda row: (row.day, row.assistant, row.model), reverse=True)
+    report.sort(key=lambda row: (row.day, row.assistant, row.model, row.purpose), reverse=True)
     return report
 
 
-def _summary(key: tuple[date, int | None, str, str], rows: list[dict]) -> UsageRow:
-    day, assistant_id, assistant, model = key
+def _summary(key: tuple[date, int | None, str, str, str], rows: list[dict]) -> UsageRow:
+    day, assistant_id, assistant, model, purpose = key
     latencies = np.array([row["total_ms"] for row in rows])
     first_tokens = [row["first_token_ms"] for row in rows if row["first_token_ms"] is not None]
     return UsageRow(
@@ -71,6 +74,7 @@ def _summary(key: tuple[date, int | None, str, str], rows: list[dict]) -> UsageR
         assistant_id=assistant_id,
         assistant=assistant,
         model=model,
+        purpose=purpose,
         attempts=len(rows),
         failed=sum(row["outcome"] != Outcome.OK for row in rows),
         cache_hits=sum(row["cache_hit"] for row in rows),

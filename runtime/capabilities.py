@@ -5,6 +5,7 @@ knowledge base and call the APIs a flow names (httpx, with the step's time limit
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -105,8 +106,10 @@ class AssistantCapabilities:
         return replace(understood, intent=choice.intent, confidence=confidence, decided_by="llm")
 
     def _parse(self, text: str) -> Understanding:
+        started = time.perf_counter()
         parsed = self.nlu().parse(text, threshold=self.threshold)
         return Understanding(
+            nlu_ms=round((time.perf_counter() - started) * 1000, 3),
             intent=parsed.intent,
             confidence=parsed.confidence,
             entities=[

@@ -61,6 +61,7 @@ class Understanding:
     entities: list[dict[str, Any]]  # {"entity", "value", "text", "start", "end"}
     ranking: list[dict[str, Any]] = field(default_factory=list)
     decided_by: str = "nlu"  # nlu, llm, or "nlu (llm failed: …)" in the hybrid mode
+    nlu_ms: float = 0.0  # the in-house NLU's own time (the hybrid's LLM call not included)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Turn:
     decided_by: str = ""  # who chose the intent: nlu or llm (hybrid mode)
     llm: list[dict[str, Any]] = field(default_factory=list)  # LLM calls of the turn (usage)
     knowledge: dict[str, Any] | None = None  # what the knowledge base found, when it was asked
+    nlu_ms: float | None = None  # the in-house NLU's time, on turns it understood
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class Engine:
             entities=understood.entities,
             ranking=understood.ranking,
             decided_by=understood.decided_by,
+            nlu_ms=understood.nlu_ms,
         )
         state.variables["last_utterance"] = text
         state.variables["intent"] = understood.intent or ""

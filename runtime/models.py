@@ -76,6 +76,7 @@ class TurnRecord(models.Model):
     decided_by = models.CharField(max_length=64, blank=True)  # nlu or llm (hybrid mode)
     llm = models.JSONField(default=list, blank=True)  # the turn's LLM calls: tokens, cost
     latency_ms = models.FloatField(default=0.0)
+    nlu_ms = models.FloatField(null=True, blank=True)  # the in-house NLU's part of it
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -191,6 +191,7 @@ def _store(
                 decided_by=turn.decided_by,
                 llm=turn.llm,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                nlu_ms=turn.nlu_ms,
             )
         conversation.save(update_fields=fields)
     dialog.last_seq = seq

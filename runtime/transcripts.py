@@ -69,6 +69,7 @@ class Line:
                 "decided_by": turn.decided_by,
                 "llm": turn.llm,
                 "latency_ms": turn.latency_ms,
+                "nlu_ms": turn.nlu_ms,
             },
         }
 

@@ -15,7 +15,12 @@ from rest_framework.views import APIView
 
 from builder.api.access import member_assistant, request_user
 from builder.models import EvaluationKind, EvaluationRun, can_edit, member_rows
-from builder.services.evaluations import evaluation_request, test_set_read
+from builder.services.evaluations import (
+    evaluation_request,
+    evaluation_resume,
+    evaluation_stop,
+    test_set_read,
+)
 
 
 class EvaluationSerializer(serializers.ModelSerializer[EvaluationRun]):
@@ -57,6 +62,10 @@ class EvaluationRequestSerializer(serializers.Serializer[dict[str, Any]]):
     llm_model = serializers.CharField(required=False, default="", allow_blank=True)
     max_items = serializers.IntegerField(min_value=1, max_value=5000, default=200)
     few_shot = serializers.IntegerField(min_value=0, max_value=10, default=3)
+
+
+class EvaluationControlSerializer(serializers.Serializer[dict[str, Any]]):
+    action = serializers.ChoiceField(["stop", "resume"])
 
 
 class EvaluationListView(APIView):
@@ -102,3 +111,24 @@ class EvaluationView(APIView):
             member_rows(EvaluationRun.objects.all(), request_user(request)), pk=pk
         )
         return Response(EvaluationSerializer(run).data)
+
+
+class EvaluationControlView(APIView):
+    """POST ``{"action": "stop"}`` stops a comparison between two utterances;
+    ``{"action": "resume"}`` goes on with a stopped or failed one from where it was (finished
+    utterances are neither asked nor billed again)."""
+
+    @extend_schema(request=EvaluationControlSerializer, responses=EvaluationSummarySerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        run = get_object_or_404(
+            member_rows(EvaluationRun.objects.all(), request_user(request)), pk=pk
+        )
+        if not can_edit(run.member_role):
+            raise PermissionDenied("Viewers cannot stop or resume evaluations.")
+        payload = EvaluationControlSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if payload.validated_data["action"] == "stop":
+            run = evaluation_stop(run=run)
+        else:
+            run = evaluation_resume(run=run)
+        return Response(EvaluationSummarySerializer(run).data)

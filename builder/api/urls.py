@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from builder.api.evaluations import EvaluationListView, EvaluationView
+from builder.api.evaluations import EvaluationControlView, EvaluationListView, EvaluationView
 from builder.api.language import (
     AnalysisView,
     EntitySuggestionsView,
@@ -77,6 +77,11 @@ urlpatterns = [
         name="assistant-evaluations",
     ),
     path("evaluations/<int:pk>/", EvaluationView.as_view(), name="evaluation"),
+    path(
+        "evaluations/<int:pk>/control/",
+        EvaluationControlView.as_view(),
+        name="evaluation-control",
+    ),
     path("assistants/<int:pk>/versions/", VersionsView.as_view(), name="assistant-versions"),
     path("assistants/<int:pk>/export/", ExportView.as_view(), name="assistant-export"),
     path("assistants/import/", ImportView.as_view(), name="assistant-import"),

@@ -1,7 +1,12 @@
 """What a creator designs, one module per concern; import from here."""
 
 from builder.models.assistants import Assistant, AssistantQuerySet, Language
-from builder.models.evaluations import EvaluationKind, EvaluationRun, EvaluationStatus
+from builder.models.evaluations import (
+    ComparisonItem,
+    EvaluationKind,
+    EvaluationRun,
+    EvaluationStatus,
+)
 from builder.models.flows import AssistantVersion, Flow
 from builder.models.nlu import (
     UTTERANCE_MAX_LENGTH,
@@ -33,6 +38,7 @@ __all__ = [
     "Assistant",
     "AssistantQuerySet",
     "AssistantVersion",
+    "ComparisonItem",
     "Entity",
     "EntityKind",
     "EvaluationKind",

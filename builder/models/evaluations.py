@@ -19,6 +19,7 @@ class EvaluationStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    STOPPED = "stopped", "Stopped"
 
 
 class EvaluationRun(models.Model):
@@ -35,10 +36,13 @@ class EvaluationRun(models.Model):
         max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED
     )
     stage = models.CharField(max_length=64, blank=True)
+    # Bumped each time the run is resumed: a worker still busy with an older attempt stops.
+    attempt = models.PositiveIntegerField(default=0)
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
     model_version = models.CharField(max_length=64, blank=True)  # the draft model tested
     report = models.JSONField(null=True, blank=True)
+    member_role: str | None  # the requesting user's role, annotated by member_rows()
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -47,3 +51,22 @@ class EvaluationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.assistant} ({self.status})"
+
+
+class ComparisonItem(models.Model):
+    """One utterance of a comparison, finished: what each classifier answered, how long it took
+    and what it cost. Saved as it finishes, so a stopped or interrupted comparison resumes where
+    it was and never asks (or bills) the LLM for it again."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()  # in the run's sample of utterances
+    record = models.JSONField()  # {classifier: {outcome, latency_ms, tokens, cost, ...}}
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="comparison_item_once"),
+        ]
+        ordering = ["run", "index"]
+
+    def __str__(self) -> str:
+        return f"Utterance {self.index} of {self.run}"

@@ -11,13 +11,17 @@ accuracy, macro-F1, out-of-scope recall, latency, tokens and cost, side by side.
 
 At most ``max_items`` utterances are used (a deterministic sample across the set), so a paid model
 is never asked more than that; ``estimate`` says what a run would cost before it starts.
+
+Each utterance's answers are a record (``save`` keeps it as soon as it is finished); given the
+records of an earlier, interrupted run as ``done``, a comparison asks only what is left, so
+resuming it neither loses finished items nor bills them twice.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -45,6 +49,13 @@ HYBRID_CANDIDATES = 3
 Progress = Callable[[str, float], None]
 
 
+Record = dict[str, Any]  # one classifier's answer to one utterance, as JSON
+
+
+class ComparisonStopped(Exception):
+    """The run was stopped (or resumed elsewhere) between two utterances."""
+
+
 @dataclass
 class _Tally:
     outcomes: list[Outcome] = field(default_factory=list)
@@ -57,14 +68,56 @@ class _Tally:
     errors: int = 0
     cpu_seconds: float = 0.0
 
-    def charge(self, completion: Completion) -> None:
-        self.llm_calls += 1
-        self.input_tokens += completion.input_tokens
-        self.output_tokens += completion.output_tokens
-        if completion.cost is None:
-            self.unpriced = True
-        else:
-            self.cost += completion.cost
+    def add(self, example: Example, record: Record) -> None:
+        self.outcomes.append(
+            Outcome(
+                text=example.text,
+                expected=example.intent,
+                predicted=record["predicted"],
+                confidence=record["confidence"],
+                alternatives=tuple((name, score) for name, score in record["alternatives"]),
+                expected_entities=frozenset(),
+                found_entities=frozenset(),
+            )
+        )
+        self.latencies_ms.append(record["latency_ms"])
+        self.cpu_seconds += record["cpu_seconds"]
+        self.errors += record["error"]
+        if (usage := record["llm"]) is not None:
+            self.llm_calls += 1
+            self.input_tokens += usage["input_tokens"]
+            self.output_tokens += usage["output_tokens"]
+            if usage["cost"] is None:
+                self.unpriced = True
+            else:
+                self.cost += Decimal(usage["cost"])
+
+
+def _record(
+    predicted: str,
+    *,
+    latency_ms: float,
+    cpu_seconds: float,
+    confidence: float = 1.0,
+    alternatives: tuple[tuple[str, float], ...] = (),
+    completion: Completion | None = None,
+    error: bool = False,
+) -> Record:
+    return {
+        "predicted": predicted,
+        "confidence": confidence,
+        "alternatives": [list(pair) for pair in alternatives],
+        "latency_ms": latency_ms,
+        "cpu_seconds": cpu_seconds,
+        "llm": None
+        if completion is None
+        else {
+            "input_tokens": completion.input_tokens,
+            "output_tokens": completion.output_tokens,
+            "cost": None if completion.cost is None else str(completion.cost),
+        },
+        "error": error,
+    }
 
 
 def sample(examples: list[Example], max_items: int | None, seed: int = 0) -> list[Example]:
@@ -117,11 +170,17 @@ def compare(
     nlu: NluModel | None = None,
     training: list[Example] | None = None,
     progress: Progress | None = None,
+    done: Mapping[int, dict[str, Record]] | None = None,
+    save: Callable[[int, dict[str, Record]], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Run the three classifiers on the same utterances and report their figures.
 
     ``nlu`` defaults to the draft model and ``training`` (where few-shot examples come from) to
-    the assistant's utterances.
+    the assistant's utterances. ``done`` holds the records of utterances an earlier attempt
+    finished (by index in the sample), which are not asked again; ``save`` gets each new
+    record as soon as it is finished; ``stop``, asked before each utterance, raises
+    ``ComparisonStopped`` when it says so.
     """
     progress = progress or (lambda stage, fraction: None)
     if nlu is None:
@@ -141,28 +200,50 @@ def compare(
         Purpose.CLASSIFY, workspace_id=assistant.workspace_id, assistant_id=assistant.pk
     )
     low, high = assistant.hybrid_low, assistant.hybrid_high
-    tallies = {name: _Tally() for name in CLASSIFIERS}
-    for index, example in enumerate(items):
-        progress(f"utterance {index + 1} of {len(items)}", index / len(items))
+
+    def classify(example: Example, shot: tuple[tuple[str, str], ...]) -> dict[str, Record]:
         # The in-house NLU, timed on the serving path (one utterance, tokenisation included).
         started, cpu = time.perf_counter(), time.process_time()
         parsed = nlu.parse(example.text, threshold=assistant.nlu_threshold)
         nlu_ms = (time.perf_counter() - started) * 1000
         nlu_cpu = time.process_time() - cpu
-        tallies["nlu"].cpu_seconds += nlu_cpu
-        tallies["hybrid"].cpu_seconds += nlu_cpu  # the hybrid always runs the NLU first
-        tallies["nlu"].latencies_ms.append(nlu_ms)
-        tallies["nlu"].outcomes.append(outcome_of(example, parsed))
-        # The LLM on its own: every intent, and the most similar training utterances.
-        _ask(tallies["llm"], example, intents, shots[index], model, scope, base_ms=0.0)
-        # The hybrid: the LLM among the NLU's best only when the NLU is unsure.
+        outcome = outcome_of(example, parsed)
+        records = {
+            "nlu": _record(
+                outcome.predicted,
+                confidence=outcome.confidence,
+                alternatives=outcome.alternatives,
+                latency_ms=nlu_ms,
+                cpu_seconds=nlu_cpu,
+            ),
+            # The LLM on its own: every intent, and the most similar training utterances.
+            "llm": _ask(example, intents, shot, model, scope, base_ms=0.0, base_cpu=0.0),
+        }
+        # The hybrid (which always runs the NLU first): the LLM among the NLU's best only
+        # when the NLU is unsure.
         ranking = parsed.ranking[:HYBRID_CANDIDATES]
         if ranking and low <= ranking[0].confidence < high:
             offered = [(match.name, descriptions.get(match.name, "")) for match in ranking]
-            _ask(tallies["hybrid"], example, offered, (), model, scope, base_ms=nlu_ms, nlu=parsed)
+            records["hybrid"] = _ask(
+                example, offered, (), model, scope, base_ms=nlu_ms, base_cpu=nlu_cpu, nlu=parsed
+            )
         else:
-            tallies["hybrid"].latencies_ms.append(nlu_ms)
-            tallies["hybrid"].outcomes.append(outcome_of(example, parsed))
+            records["hybrid"] = records["nlu"]
+        return records
+
+    done = done or {}
+    tallies = {name: _Tally() for name in CLASSIFIERS}
+    for index, example in enumerate(items):
+        progress(f"utterance {index + 1} of {len(items)}", index / len(items))
+        records = done.get(index)
+        if records is None:
+            if stop is not None and stop():
+                raise ComparisonStopped(f"stopped after {index} of {len(items)} utterances")
+            records = classify(example, shots[index])
+            if save is not None:
+                save(index, records)
+        for name in CLASSIFIERS:
+            tallies[name].add(example, records[name])
     progress("done", 1.0)
     figures = {name: _figures(tally, len(items)) for name, tally in tallies.items()}
     nlu_cost = Decimal(figures["nlu"]["cost_per_1000_turns"] or 0)
@@ -187,7 +268,6 @@ def compare(
 
 
 def _ask(
-    tally: _Tally,
     example: Example,
     intents: list[tuple[str, str]],
     examples: tuple[tuple[str, str], ...],
@@ -195,32 +275,29 @@ def _ask(
     scope: CallScope,
     *,
     base_ms: float,
+    base_cpu: float,
     nlu: Parse | None = None,
-) -> None:
+) -> Record:
+    """The LLM's choice among ``intents``; for the hybrid (``nlu`` given) the NLU's answer
+    stands when the LLM fails or picks nothing offered."""
     started, cpu = time.perf_counter(), time.process_time()
+    completion = None
     try:
         choice = llm_classify(
             example.text, intents, scope=scope, examples=examples, model=model, cache="off"
         )
     except GatewayError:
-        tally.errors += 1
-        predicted = None if nlu is None else nlu.intent  # the hybrid falls back to the NLU
+        predicted = None if nlu is None else nlu.intent
     else:
-        tally.charge(choice.completion)
+        completion = choice.completion
         predicted = choice.intent if choice.listed or nlu is None else nlu.intent
-    tally.latencies_ms.append(base_ms + (time.perf_counter() - started) * 1000)
-    if model.provider.kind == ProviderKind.LOCAL:  # the bundled model costs this machine's CPU
-        tally.cpu_seconds += time.process_time() - cpu
-    tally.outcomes.append(
-        Outcome(
-            text=example.text,
-            expected=example.intent,
-            predicted=predicted or OUT_OF_SCOPE,
-            confidence=1.0,
-            alternatives=(),
-            expected_entities=frozenset(),
-            found_entities=frozenset(),
-        )
+    local = model.provider.kind == ProviderKind.LOCAL  # the bundled model costs this machine's CPU
+    return _record(
+        predicted or OUT_OF_SCOPE,
+        latency_ms=base_ms + (time.perf_counter() - started) * 1000,
+        cpu_seconds=base_cpu + (time.process_time() - cpu if local else 0.0),
+        completion=completion,
+        error=completion is None,
     )
 
 

@@ -10,9 +10,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from builder.models import Assistant, EvaluationKind, EvaluationRun, EvaluationStatus
+from builder.models import (
+    Assistant,
+    ComparisonItem,
+    EvaluationKind,
+    EvaluationRun,
+    EvaluationStatus,
+)
+from builder.services.comparison import ComparisonStopped
 from builder.services.jobs import Progress, progress_reporter
 from builder.services.nlu import name_importable
 from gateway.models import LlmModel
@@ -119,6 +127,45 @@ def evaluation_request(
     return run
 
 
+def evaluation_stop(*, run: EvaluationRun) -> EvaluationRun:
+    """Stop a comparison between two utterances; what it finished is kept for a resume."""
+    if run.kind != EvaluationKind.COMPARE:
+        raise ValidationError("Only comparisons can be stopped and resumed.")
+    stopped = EvaluationRun.objects.filter(
+        pk=run.pk, status__in=[EvaluationStatus.QUEUED, EvaluationStatus.RUNNING]
+    ).update(status=EvaluationStatus.STOPPED, stage="stopping")
+    if not stopped:
+        raise ValidationError("The comparison is not running.")
+    run.refresh_from_db()
+    _announce(run)
+    return run
+
+
+def evaluation_resume(*, run: EvaluationRun) -> EvaluationRun:
+    """Go on with a stopped (or failed) comparison from the first utterance it had not finished;
+    finished ones are neither asked nor billed again."""
+    if run.kind != EvaluationKind.COMPARE:
+        raise ValidationError("Only comparisons can be stopped and resumed.")
+    resumed = EvaluationRun.objects.filter(
+        pk=run.pk, status__in=[EvaluationStatus.STOPPED, EvaluationStatus.FAILED]
+    ).update(
+        status=EvaluationStatus.QUEUED,
+        attempt=F("attempt") + 1,
+        stage="resuming",
+        error="",
+        finished_at=None,
+    )
+    if not resumed:
+        raise ValidationError("Only a stopped or failed comparison can be resumed.")
+    run.refresh_from_db()
+    _announce(run)
+    from builder.tasks import nlu_evaluate  # the task module imports this one
+
+    run_id = run.pk
+    transaction.on_commit(lambda: nlu_evaluate(run_id))
+    return run
+
+
 def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from builder.services.nlu import nlu_examples, nlu_matcher
     from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
@@ -164,6 +211,12 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
                 outcomes = outcomes_of(train(train_part), test)
             else:
                 outcomes = kfold_outcomes(examples, train, folds=run.folds, progress=progress)
+    except ComparisonStopped as stopped:
+        run.refresh_from_db()
+        run.stage = str(stopped)[:64]
+        run.save(update_fields=["stage"])
+        _announce(run)
+        return run
     except ValueError as error:
         run.status, run.error = EvaluationStatus.FAILED, str(error)
     else:
@@ -171,8 +224,21 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         if outcomes is not None:
             run.report = report(outcomes)
     run.finished_at = timezone.now()
-    run.save()
-    _announce(run)
+    # Unless it was stopped or resumed meanwhile: then the newer state stands.
+    current = EvaluationRun.objects.filter(
+        pk=run.pk, status=EvaluationStatus.RUNNING, attempt=run.attempt
+    )
+    if current.update(
+        status=run.status,
+        error=run.error,
+        progress=run.progress,
+        report=run.report,
+        model_version=run.model_version,
+        finished_at=run.finished_at,
+    ):
+        _announce(run)
+    else:
+        run.refresh_from_db()
     return run
 
 
@@ -195,11 +261,24 @@ def _compare(
     from nlu.evaluation import split_holdout
 
     assistant = run.assistant
+    attempt = run.attempt
+
+    def save(index: int, records: dict[str, Any]) -> None:
+        ComparisonItem.objects.get_or_create(run=run, index=index, defaults={"record": records})
+
+    def stop() -> bool:
+        return not EvaluationRun.objects.filter(
+            pk=run.pk, status=EvaluationStatus.RUNNING, attempt=attempt
+        ).exists()
+
     options: dict[str, Any] = {
         "llm": run.llm_model or None,
         "few_shot": run.few_shot,
         "max_items": run.max_items,
         "progress": progress,
+        "done": {item.index: item.record for item in run.items.all()},
+        "save": save,
+        "stop": stop,
     }
     if run.test_set:
         return compare(assistant, test_set_examples(run), **options)

@@ -15,13 +15,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from builder.models import Assistant, EvaluationKind, EvaluationRun, can_edit, member_rows
+from builder.models import (
+    Assistant,
+    EvaluationKind,
+    EvaluationRun,
+    Utterance,
+    can_edit,
+    member_rows,
+)
 from builder.services.comparison import estimate
-from builder.services.evaluations import evaluation_request, test_set_read
+from builder.services.evaluations import (
+    evaluation_request,
+    evaluation_resume,
+    evaluation_stop,
+    test_set_read,
+)
 from builder.views.access import AuthenticatedRequest, member_assistant
 from gateway.catalogue import default_model
 from gateway.models import LlmModel
+
+SHOWN_ERRORS = 200
 
 CHART_WIDTH = 600
 BAR_HEIGHT = 18
@@ -125,9 +140,34 @@ def evaluation_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 (report.get("per_intent") or {}).items(), key=lambda item: item[1]["f1"]
             ),
             "rows": _comparison_rows(report),
+            "errors": _fixable_errors(assistant, report.get("errors") or []),
+            "can_edit": can_edit(run.member_role),
             "scatter": _scatter(report),
         },
     )
+
+
+@login_required
+@require_POST
+def evaluation_control(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Stop a running comparison, or resume a stopped one where it was."""
+    run = _member_run(request, pk)
+    if not can_edit(run.member_role):
+        messages.error(request, "Viewers cannot stop or resume evaluations.")
+        return redirect("evaluation-detail", pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "stop":
+            evaluation_stop(run=run)
+            messages.success(request, "Stopping after the current utterance; resume it any time.")
+        elif action == "resume":
+            evaluation_resume(run=run)
+            messages.success(request, "Resumed; finished utterances are not asked again.")
+        else:
+            messages.error(request, "Unknown action.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("evaluation-detail", pk=pk)
 
 
 @login_required
@@ -147,6 +187,31 @@ def evaluation_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     response = HttpResponse(json.dumps(body, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="evaluation-{run.pk}.json"'
     return response
+
+
+def _fixable_errors(assistant: Assistant, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's errors (the first 200) with what a one-click fix needs: the training utterance
+    with that text, if any (to move it to the predicted intent), and the intents' ids (to add
+    the text to the expected intent)."""
+    errors = errors[:SHOWN_ERRORS]
+    intents = dict(assistant.intents.values_list("name", "pk"))
+    texts = {error["text"].lower() for error in errors}
+    utterances = {
+        (name, text.lower()): pk
+        for pk, name, text in Utterance.objects.filter(intent__assistant=assistant).values_list(
+            "pk", "intent__name", "text"
+        )
+        if text.lower() in texts
+    }
+    return [
+        {
+            **error,
+            "utterance_id": utterances.get((error["expected"], error["text"].lower())),
+            "expected_id": intents.get(error["expected"]),
+            "predicted_id": intents.get(error["predicted"]),
+        }
+        for error in errors
+    ]
 
 
 def _comparison_rows(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -60,11 +60,18 @@ def conflict_rows(assistant: Assistant, analysis: dict[str, Any] | None) -> list
 @login_required
 @require_POST
 def intent_fix(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Apply one fix from the conflicts list, then back to the intents page."""
+    """Apply one fix from the conflicts list or an evaluation's errors (move, delete or edit an
+    utterance, add one to an intent, merge two intents), then back to where it was asked."""
     assistant = member_assistant(request, pk, edit=True)
     action = request.POST.get("action")
     try:
-        if action == "merge":
+        if action == "add":
+            intent = get_object_or_404(assistant.intents, pk=request.POST.get("intent"))
+            if services.utterances_add(intent=intent, utterances=[request.POST.get("text", "")]):
+                messages.success(request, f"Added to {intent.name}; the NLU is training.")
+            else:
+                messages.error(request, f"{intent.name} already has that utterance.")
+        elif action == "merge":
             source = get_object_or_404(assistant.intents, pk=request.POST.get("source"))
             into = get_object_or_404(assistant.intents, pk=request.POST.get("into"))
             intents_merge(source=source, into=into)

@@ -1,18 +1,16 @@
-// Reload once the evaluation finishes (the events socket says when).
+// Reload once the evaluation finishes or stops (the events socket says when).
 (function () {
+  var FINAL = ["done", "failed", "stopped"];
   var root = document.querySelector("[data-evaluation]");
-  if (!root || root.dataset.status === "done" || root.dataset.status === "failed") return;
+  if (!root || FINAL.indexOf(root.dataset.status) !== -1) return;
   var socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.events);
   socket.onmessage = function (event) {
     var message = JSON.parse(event.data);
     if (message.type !== "nlu.evaluation" || String(message.data.run) !== root.dataset.evaluation) return;
-    if (message.data.status === "done" || message.data.status === "failed") location.reload();
-    else root.querySelector("[data-progress]").textContent = Math.round(message.data.progress * 100);
+    var progress = root.querySelector("[data-progress]");
+    if (FINAL.indexOf(message.data.status) !== -1) location.reload();
+    else if (progress) progress.textContent = Math.round(message.data.progress * 100);
   };
-})();
-// The run may have finished before the socket opened: look again now and then.
-(function () {
-  var root = document.querySelector("[data-evaluation]");
-  if (!root || root.dataset.status === "done" || root.dataset.status === "failed") return;
+  // The run may have finished before the socket opened: look again now and then.
   window.setInterval(function () { location.reload(); }, 15000);
 })();

@@ -4,18 +4,28 @@ the LLM's tokens and cost counted exactly from a loopback provider."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Sum
 
 from builder.demo import demo_content_seed
-from builder.models import Assistant
+from builder.models import (
+    Assistant,
+    ComparisonItem,
+    EvaluationKind,
+    EvaluationRun,
+    EvaluationStatus,
+)
 from builder.services.comparison import compare, estimate
-from gateway.fake_provider import error, reply
-from gateway.models import Call
+from builder.services.evaluations import evaluation_request, evaluation_stop
+from gateway.fake_provider import error, reply, slow
+from gateway.models import Attempt, Call
 from nlu.data import Example
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -147,3 +157,90 @@ def test_the_comparison_page_shows_the_three_classifiers_and_the_estimates(
     run = response.context["run"]
     assert run.report["items"] == 6  # held out from the assistant's own utterances
     assert run.report["classifiers"]["llm"]["input_tokens"] == 6 * 80
+
+
+def test_a_stopped_comparison_resumes_without_asking_or_billing_finished_items_again(
+    pizza, fake, client_for, editor
+):
+    answer = reply('{"intent": "order_pizza"}', usage=(100, 5))
+    # Two calls per utterance (the LLM alone, the hybrid); the fifth, the third utterance's
+    # first, is slow enough for the stop to land while that utterance is in flight.
+    fake.script("primary", *[answer] * 4, slow(0.6, answer), *[answer] * 3)
+
+    def stop_after_two() -> None:
+        deadline = time.monotonic() + 30
+        while ComparisonItem.objects.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        evaluation_stop(run=EvaluationRun.objects.get())
+
+    stopper = threading.Thread(target=stop_after_two)
+    stopper.start()
+    # The job runs in-line once the request commits, while the other thread stops it.
+    run = evaluation_request(assistant=pizza, kind=EvaluationKind.COMPARE, test_set=TEST)
+    stopper.join(timeout=30)
+
+    run.refresh_from_db()
+    assert run.status == EvaluationStatus.STOPPED
+    assert run.report is None
+    assert run.stage == "stopped after 3 of 4 utterances"
+    assert ComparisonItem.objects.filter(run=run).count() == 3
+    assert len(fake.requests) == 6
+    page = client_for(editor).get(f"/evaluations/{run.pk}/").content.decode()
+    assert "3 utterances finished and kept." in page
+    assert ">Resume</button>" in page
+
+    response = client_for(editor).post(
+        f"/evaluations/{run.pk}/control/", {"action": "resume"}, follow=True
+    )
+
+    assert "Resumed; finished utterances are not asked again." in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == EvaluationStatus.DONE, run.error
+    assert len(fake.requests) == 8  # only the last utterance was asked, once per classifier
+    assert run.report is not None
+    llm = run.report["classifiers"]["llm"]
+    assert (llm["llm_calls"], llm["input_tokens"], llm["output_tokens"]) == (4, 400, 20)
+    assert Decimal(llm["cost"]) == (Decimal(400) * 2 + Decimal(20) * 8) / 1_000_000
+    # The ledger billed each call once: the report's cost is the ledger's, to the cent.
+    billed = Attempt.objects.filter(purpose="classify").aggregate(total=Sum("cost"))["total"]
+    assert Attempt.objects.filter(purpose="classify").count() == 8
+    assert billed == 2 * Decimal(llm["cost"])  # the hybrid asked the same 4, priced the same
+    assert report_without_timing(run.report) == report_without_timing(
+        compare(pizza, TEST, few_shot=3, max_items=200, done=stored(run))
+    )
+
+
+def stored(run: EvaluationRun) -> dict[int, dict]:
+    return {item.index: item.record for item in run.items.all()}
+
+
+TIMING = ("latency_ms", "cpu_seconds", "cost", "cost_per_1000_turns")
+
+
+def report_without_timing(report: dict) -> dict:
+    return {
+        name: {
+            k: v
+            for k, v in figures.items()
+            if k not in ("latency_ms", "cpu_seconds", "cost", "cost_per_1000_turns")
+        }
+        for name, figures in report["classifiers"].items()
+    }
+
+
+def test_only_a_running_comparison_stops_and_only_editors_control_it(
+    pizza, fake, api_for, editor, viewer, outsider
+):
+    fake.script("primary", *[reply('{"intent": "none"}')] * 8)
+    run = evaluation_request(assistant=pizza, kind=EvaluationKind.COMPARE, test_set=TEST)
+    run.refresh_from_db()
+    assert run.status == EvaluationStatus.DONE
+    url = f"/api/evaluations/{run.pk}/control/"
+
+    assert api_for(outsider).post(url, {"action": "stop"}).status_code == 404
+    assert api_for(viewer).post(url, {"action": "stop"}).status_code == 403
+    refused = api_for(editor).post(url, {"action": "stop"})
+    assert refused.status_code == 400
+    assert "not running" in json.dumps(refused.json())
+    assert api_for(editor).post(url, {"action": "resume"}).status_code == 400
+    assert api_for(editor).post(url, {"action": "pause"}).status_code == 400

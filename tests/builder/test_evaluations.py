@@ -173,3 +173,80 @@ def test_a_retrain_is_compared_with_the_published_model_on_the_latest_test_set(
     page = client_for(editor).get(f"/assistants/{pizza.pk}/intents/").content.decode()
     assert "Draft vs published, on check.jsonl (4 utterances)" in page
     assert "“are you open on sunday evening”: opening_hours, now" in page
+
+
+def test_an_error_is_fixed_from_the_report_in_one_click_and_the_retrain_shows_it(
+    pizza, api_for, client_for, editor
+):
+    from builder import services
+
+    services.assistant_publish(assistant=pizza, notes="baseline")
+    hard = [  # utterances a model trained on the demo's examples tends to get wrong
+        "fetch me the usual, a big one with everything on it",
+        "the usual please",
+        "surprise me with something cheesy",
+        "dinner for four, you pick",
+        "same as last friday",
+    ]
+    test_set = TEST_SET + b"".join(
+        b"\n" + json.dumps({"text": text, "intent": "order_pizza"}).encode() for text in hard
+    )
+    api_for(editor).post(
+        f"/api/assistants/{pizza.pk}/evaluations/",
+        {"kind": "test_set", "test_set": SimpleUploadedFile("check.jsonl", test_set)},
+        format="multipart",
+    )
+    run = EvaluationRun.objects.get()
+    assert run.report is not None
+    missed = next(e["text"] for e in run.report["errors"] if e["text"] in hard)
+    client = client_for(editor)
+    page = client.get(f"/evaluations/{run.pk}/").content.decode()
+    assert "Add to order_pizza" in page
+
+    response = client.post(
+        f"/assistants/{pizza.pk}/intents/fix/",
+        {
+            "action": "add",
+            "text": missed,
+            "intent": pizza.intents.get(name="order_pizza").pk,
+            "next": f"/evaluations/{run.pk}/",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == f"/evaluations/{run.pk}/"
+    assert "Added to order_pizza" in response.content.decode()
+    assert pizza.intents.get(name="order_pizza").utterances.filter(text=missed).exists()
+    diff = pizza.training_runs.filter(status="done").first().metrics["regression"]
+    assert {"text": missed, "expected": "order_pizza"}.items() <= diff["now_right"][0].items()
+    intents_page = client.get(f"/assistants/{pizza.pk}/intents/").content.decode()
+    assert f"“{missed}”: order_pizza, was" in intents_page
+
+
+def test_a_kfold_error_can_be_moved_to_the_intent_the_model_chose(pizza, client_for, editor):
+    from builder import services
+
+    greet = pizza.intents.get(name="greet")
+    services.utterances_add(intent=greet, utterances=["where is my pizza, it has been an hour"])
+    client = client_for(editor)
+    client.post(f"/assistants/{pizza.pk}/evaluations/", {"kind": "kfold", "folds": 3})
+    run = EvaluationRun.objects.get()
+    assert run.report is not None
+    error = next(
+        e for e in run.report["errors"] if e["text"] == "where is my pizza, it has been an hour"
+    )
+    page = client.get(f"/evaluations/{run.pk}/").content.decode()
+    assert f"Move to {error['predicted']}" in page
+    utterance = greet.utterances.get(text="where is my pizza, it has been an hour")
+
+    client.post(
+        f"/assistants/{pizza.pk}/intents/fix/",
+        {
+            "action": "move",
+            "utterance": utterance.pk,
+            "intent": pizza.intents.get(name=error["predicted"]).pk,
+        },
+    )
+
+    utterance.refresh_from_db()
+    assert utterance.intent.name == error["predicted"] != "greet"

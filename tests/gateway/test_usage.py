@@ -76,3 +76,14 @@ def test_only_staff_change_the_model_catalogue(api_for, owner, primary):
     assert api_for(owner).patch(url, {"input_price": None}, format="json").status_code == 200
     primary.refresh_from_db()
     assert primary.input_price is None
+
+
+def test_usage_is_split_by_purpose_and_charted_per_day(
+    some_usage, api_for, client_for, owner, workspace
+):
+    rows = api_for(owner).get(f"/api/usage/?workspace={workspace.pk}").json()
+    assert {row["purpose"] for row in rows} == {"generate"}
+
+    page = client_for(owner).get(f"/workspaces/{workspace.pk}/usage/").content.decode()
+    assert 'aria-label="LLM cost per day"' in page
+    assert "<td>generate</td>" in page

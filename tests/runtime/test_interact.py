@@ -8,7 +8,7 @@ from django.db import transaction
 from builder import services
 from builder.demo import demo_content_seed
 from builder.models import Assistant
-from runtime.models import Channel, Conversation
+from runtime.models import Channel, Conversation, TurnRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,3 +87,27 @@ def test_publishing_waits_for_training_on_the_latest_changes(api_for, editor, pi
 
     assert response.status_code == 400
     assert "training" in response.json()["nlu"][0]
+
+
+def test_the_usage_page_counts_nlu_turns_with_their_latency(
+    api_for, client_for, editor, viewer, outsider, pizza, workspace
+):
+    client = api_for(editor)
+    client.post(f"/api/assistants/{pizza.pk}/versions/", {"notes": "first"}, format="json")
+    first = interact(client, pizza, user="u1").json()
+    for text in ("when are you open", "what is the meaning of life"):
+        interact(client, pizza, user="u1", conversation=first["conversation"], text=text)
+
+    rows = api_for(viewer).get(f"/api/usage/nlu/?workspace={workspace.pk}").json()
+
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["assistant"], row["turns"], row["decided_by_llm"]) == (pizza.name, 2, 0)
+    assert row["matched"] == TurnRecord.objects.exclude(intent="").count()
+    assert row["nlu_p99_ms"] >= row["nlu_p50_ms"] > 0
+    assert api_for(outsider).get(f"/api/usage/nlu/?workspace={workspace.pk}").status_code == 404
+    page = client_for(viewer).get(f"/workspaces/{workspace.pk}/usage/").content.decode()
+    assert 'aria-label="NLU turns per day"' in page
+    assert "2 turns understood by the in-house NLU" in page
+    transcript = client_for(viewer).get(f"/transcripts/{first['conversation']}/")
+    assert "(NLU " in transcript.content.decode()

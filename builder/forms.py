@@ -211,3 +211,43 @@ class PromptForm(forms.Form):
     def __init__(self, *args: Any, models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "—"), *((key, key) for key in models)]  # type: ignore[attr-defined]
+
+
+class PromptTestCaseForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Test case name")
+    values = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One variable per line: name = value",
+    )
+    checks = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: contains: …, not contains: …, regex: …, json (or json: "
+        "{schema}), min length: N, max length: N, judge: a rubric for an LLM to apply",
+    )
+
+    def clean_values(self) -> dict[str, str]:
+        values = {}
+        for number, line in enumerate(self.cleaned_data["values"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, equals, value = line.partition("=")
+            if not equals or not name.strip():
+                raise forms.ValidationError(f"line {number}: write it as name = value")
+            values[name.strip()] = value.strip()
+        return values
+
+
+class PromptTestRunForm(forms.Form):
+    models = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: the version's own model.",
+    )
+    repetitions = forms.IntegerField(
+        min_value=1, max_value=20, initial=5, help_text="Runs per case and model."
+    )
+
+    def __init__(self, *args: Any, models: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["models"].choices = [(key, key) for key in models]  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,8 @@ def _synthesise(
             count=count - len(texts),
         )
         try:
-            for text in utterances_generate(messages, scope=scope, model=model):
+            asked = count - len(texts)
+            for text in utterances_generate(messages, count=asked, scope=scope, model=model):
                 texts.setdefault(normalised(text), text)
         except GatewayError:
             failures += 1
@@ -135,7 +137,7 @@ def synth_benchmark(
         "failed_calls": failures,
         "input_tokens": sum(row[0] for row in usage),
         "output_tokens": sum(row[1] for row in usage),
-        "cost": str(sum((row[2] for row in usage if row[2] is not None), start=0)),
+        "cost": format(sum((row[2] for row in usage if row[2] is not None), Decimal(0)), "f"),
         "synthesis_seconds": round(synthesis_seconds, 1),
         "intents_short_of_n": short,
         "synthetic": results["synthetic"],

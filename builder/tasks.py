@@ -9,6 +9,7 @@ from huey.contrib.djhuey import db_task
 from builder.models import Intent
 from builder.services.analysis import training_run_analyse
 from builder.services.evaluations import evaluation_run_execute
+from builder.services.prompt_tests import prompt_test_run_execute
 from builder.services.suggestions import intent_synthesise
 from builder.services.training import training_run_execute
 from gateway.errors import GatewayError
@@ -45,3 +46,9 @@ def intent_synthesis(intent_id: int, count: int) -> None:
         intent_synthesise(intent=intent, count=count)
     except GatewayError:
         logger.exception("synthesising utterances for intent %s failed", intent_id)
+
+
+@db_task()
+def prompt_tests(run_id: int) -> None:
+    """Run a prompt version's test cases (see ``prompt_test_run_execute``)."""
+    prompt_test_run_execute(run_id)

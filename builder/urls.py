@@ -57,6 +57,8 @@ urlpatterns = [
     path("assistants/<int:pk>/flow/", design.flow_editor, name="flow-editor"),
     path("assistants/<int:pk>/prompts/", prompts.prompt_list, name="prompt-list"),
     path("prompts/<int:pk>/", prompts.prompt_detail, name="prompt-detail"),
+    path("prompts/<int:pk>/tests/", prompts.prompt_tests, name="prompt-tests"),
+    path("prompt-test-runs/<int:pk>/", prompts.prompt_test_run, name="prompt-test-run"),
     # Evaluations
     path("assistants/<int:pk>/evaluations/", evaluations.evaluation_list, name="evaluation-list"),
     path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation-detail"),

@@ -28,6 +28,12 @@ from builder.api.nlu import (
     UtteranceViewSet,
     VersionsView,
 )
+from builder.api.testing import (
+    PromptTestCaseListView,
+    PromptTestCaseView,
+    PromptTestRunListView,
+    PromptTestRunView,
+)
 from builder.api.views import (
     AssistantViewSet,
     MembershipViewSet,
@@ -92,6 +98,16 @@ urlpatterns = [
         name="assistant-rollback",
     ),
     path("prompts/<int:prompt_pk>/versions/", prompt_versions, name="prompt-versions"),
+    path(
+        "prompts/<int:pk>/test-cases/", PromptTestCaseListView.as_view(), name="prompt-test-cases"
+    ),
+    path("prompt-test-cases/<int:pk>/", PromptTestCaseView.as_view(), name="prompt-test-case"),
+    path(
+        "prompt-versions/<int:pk>/test-runs/",
+        PromptTestRunListView.as_view(),
+        name="prompt-test-runs",
+    ),
+    path("prompt-test-runs/<int:pk>/", PromptTestRunView.as_view(), name="prompt-test-run"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),

@@ -18,6 +18,7 @@ from builder.models.nlu import (
     Utterance,
 )
 from builder.models.prompts import Prompt, PromptQuerySet, PromptVersion
+from builder.models.testing import PromptTestCase, PromptTestRun, PromptTestStatus
 from builder.models.workspaces import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -50,6 +51,9 @@ __all__ = [
     "Membership",
     "Prompt",
     "PromptQuerySet",
+    "PromptTestCase",
+    "PromptTestRun",
+    "PromptTestStatus",
     "PromptVersion",
     "Role",
     "TrainingRun",

@@ -10,6 +10,7 @@ flagged, with the closest example as the reason). The creator accepts or rejects
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,9 +29,20 @@ PROMPT_EXAMPLES = 20  # existing utterances shown to the model
 PROMPT_OTHER_INTENTS = 40
 
 
-class SuggestedUtterances(pydantic.BaseModel):
-    utterances: list[str] = pydantic.Field(
-        description="New example messages a user might send, one per item."
+@functools.cache
+def utterances_schema(count: int) -> type[pydantic.BaseModel]:
+    """``{"utterances": [...]}`` with 1 to ``count`` items: the bound also stops a small local
+    model, whose output follows the schema's grammar, from going on until it is cut off."""
+    return pydantic.create_model(
+        "SuggestedUtterances",
+        utterances=(
+            list[str],
+            pydantic.Field(
+                min_length=1,
+                max_length=count,
+                description="New example messages a user might send, one per item.",
+            ),
+        ),
     )
 
 
@@ -41,6 +53,19 @@ class SuggestedValue(pydantic.BaseModel):
 
 class SuggestedValues(pydantic.BaseModel):
     values: list[SuggestedValue]
+
+
+# A worked example before the real request: small models copy its form (and its variety)
+# instead of echoing the schema or answering with an empty list.
+EXAMPLE_REQUEST = (
+    "Intent: opening_hours (opening hours) — the user asks when the business is open.\n"
+    "Write 5 new, varied messages a user might send with this intent."
+)
+EXAMPLE_ANSWER = (
+    '{"utterances": ["when do you open tomorrow?", "are you open on sundays", '
+    '"what time do you close tonight", "hi, I wanted to know your hours over the holidays", '
+    '"open now?"]}'
+)
 
 
 def utterance_messages(
@@ -54,44 +79,45 @@ def utterance_messages(
 ) -> list[dict[str, str]]:
     """The prompt for ``count`` new utterances of one intent."""
     readable = name.replace("_", " ").replace("-", " ")
-    lines = [
-        f"You write training data for a chatbot's intent classifier, in {language}.",
-        f"Intent: {name} ({readable})" + (f" — {description}" if description else ""),
+    system = [
+        f"You write training data for a chatbot's intent classifier, in {language}: messages "
+        "real users would type, short and long, casual and formal, with and without details. "
+        "Answer with JSON only.",
     ]
-    if examples:
-        lines.append("Existing examples (do not repeat them):")
-        lines += [f"- {text}" for text in examples[:PROMPT_EXAMPLES]]
     if others:
-        lines.append("Other intents of the chatbot (do not write messages that belong to them):")
-        lines += [
+        system.append("The chatbot's other intents (never write messages that belong to them):")
+        system += [
             f"- {other}" + (f": {about}" if about else "")
             for other, about in others[:PROMPT_OTHER_INTENTS]
         ]
-    lines.append(
-        f"Write {count} new, varied messages a user might send with this intent: short and long, "
-        "casual and formal, with and without details, as real users type them."
-    )
+    request = [f"Intent: {name} ({readable})" + (f" — {description}" if description else "")]
+    if examples:
+        request.append("Its examples so far (do not repeat them):")
+        request += [f"- {text}" for text in examples[:PROMPT_EXAMPLES]]
+    request.append(f"Write {count} new, varied messages a user might send with this intent.")
     return [
-        {"role": "system", "content": "\n".join(lines)},
-        {"role": "user", "content": f"{count} new examples of {name}, please."},
+        {"role": "system", "content": "\n".join(system)},
+        {"role": "user", "content": EXAMPLE_REQUEST},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
+        {"role": "user", "content": "\n".join(request)},
     ]
 
 
 def utterances_generate(
-    messages: list[dict[str, str]], *, scope: CallScope, model: str | None = None
+    messages: list[dict[str, str]], *, count: int, scope: CallScope, model: str | None = None
 ) -> list[str]:
-    """The model's utterances, whitespace-normalised, blank and overlong ones dropped; raises
-    ``GatewayError`` when no model gives output that passes the schema."""
+    """Up to ``count`` utterances from the model, whitespace-normalised, blank and overlong ones
+    dropped; raises ``GatewayError`` when no model gives output that passes the schema."""
     answer = structured(
         messages,
-        SuggestedUtterances,
+        utterances_schema(count),
         scope=scope,
         cache="off",  # "suggest again" should suggest something else
         temperature=0.8,
         max_tokens=900,
         model=model,
     )
-    texts = (" ".join(text.split()) for text in answer.value.utterances)
+    texts = (" ".join(text.split()) for text in answer.value.utterances)  # type: ignore[attr-defined]
     return [text for text in texts if text and len(text) <= UTTERANCE_MAX_LENGTH]
 
 
@@ -124,7 +150,7 @@ def utterances_suggest(*, intent: Intent, count: int = 10) -> dict[str, Any]:
         language=assistant.get_language_display(),
         count=count,
     )
-    candidates = utterances_generate(messages, scope=_scope(assistant))
+    candidates = utterances_generate(messages, count=count, scope=_scope(assistant))
     known = [(text, name) for name, _, text in rows if text]
     suggestions = utterances_screen(candidates, intent.name, known)
     return {"suggestions": suggestions, "dropped": len(candidates) - len(suggestions)}

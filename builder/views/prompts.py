@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from builder import services
-from builder.forms import PromptForm, submit
-from builder.models import Prompt, can_edit
+from builder.forms import PromptForm, PromptTestCaseForm, PromptTestRunForm, submit
+from builder.models import Prompt, PromptTestRun, can_edit, member_rows
+from builder.services.prompt_tests import (
+    check_lines,
+    check_text,
+    prompt_test_case_create,
+    prompt_tests_request,
+)
 from builder.views.access import AuthenticatedRequest, member_assistant
 from gateway.catalogue import default_model
 from gateway.models import LlmModel
@@ -96,5 +105,83 @@ def prompt_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "form": form,
             "can_edit": editable,
+            "cases": [
+                (case, [check_text(check) for check in case.checks])
+                for case in prompt.test_cases.all()
+            ],
+            "case_form": PromptTestCaseForm(),
+            "run_form": PromptTestRunForm(models=_models()),
+            "runs": PromptTestRun.objects.filter(version__prompt=prompt).select_related("version")[
+                :10
+            ],
         },
+    )
+
+
+@login_required
+@require_POST
+def prompt_tests(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Add or delete a test case, or start a run of them on the latest version."""
+    prompt = get_object_or_404(Prompt.objects.for_member(request.user), pk=pk)
+    if not can_edit(prompt.member_role):
+        return HttpResponse("Viewers cannot change prompt tests.", status=403)
+    action = request.POST.get("action")
+    if action == "delete":
+        case = request.POST.get("case", "")
+        prompt.test_cases.filter(pk=int(case) if case.isdigit() else 0).delete()
+        messages.success(request, "Test case deleted.")
+        return redirect("prompt-detail", pk=pk)
+    if action == "add":
+        form: PromptTestCaseForm | PromptTestRunForm = PromptTestCaseForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                checks = check_lines(data["checks"])
+                prompt_test_case_create(
+                    prompt=prompt, name=data["name"], values=data["values"], checks=checks
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"Test case “{data['name']}” added.")
+        else:
+            messages.error(request, _form_errors(form))
+        return redirect("prompt-detail", pk=pk)
+    form = PromptTestRunForm(request.POST, models=_models())
+    version = prompt.versions.first()
+    if version is None or not form.is_valid():
+        messages.error(request, _form_errors(form) if version else "Save a version first.")
+        return redirect("prompt-detail", pk=pk)
+    try:
+        run = prompt_tests_request(
+            version=version,
+            model_keys=form.cleaned_data["models"],
+            repetitions=form.cleaned_data["repetitions"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("prompt-detail", pk=pk)
+    return redirect("prompt-test-run", pk=run.pk)
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(
+        " ".join(str(error) for error in errors)
+        if name == "__all__"
+        else f"{name}: " + " ".join(str(error) for error in errors)
+        for name, errors in form.errors.items()
+    )
+
+
+@login_required
+def prompt_test_run(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    rows = PromptTestRun.objects.select_related("version__prompt__assistant")
+    run = get_object_or_404(
+        member_rows(rows, request.user, assistant="version__prompt__assistant"), pk=pk
+    )
+    prompt = run.version.prompt
+    return render(
+        request,
+        "builder/prompt_test_run.html",
+        {"assistant": prompt.assistant, "prompt": prompt, "run": run, "report": run.report},
     )

@@ -48,10 +48,10 @@ def test_the_synthesis_benchmark_trains_on_llm_utterances_and_on_real_ones(tmp_p
     test = tmp_path / "test.jsonl"
     write_jsonl(test, UTTERANCES)
     written = {
-        "greet": ["hello there", "hi!", "hey, good day"],
-        "opening_hours": ["when do you open", "are you open late", "closing time?"],
-        "order_pizza": ["one pepperoni please", "I want pizza", "a margherita to go"],
-        "track_order": ["where's my food", "is my delivery close", "order status please"],
+        "greet": ["hello there", "hi!"],
+        "opening_hours": ["when do you open", "are you open late"],
+        "order_pizza": ["one pepperoni please", "I want pizza"],
+        "track_order": ["where's my food", "is my delivery close"],
     }
     for name in sorted(written):  # the intents are asked for in name order
         fake.script("primary", reply(json.dumps({"utterances": written[name]}), usage=(200, 30)))
@@ -78,7 +78,7 @@ def test_the_synthesis_benchmark_trains_on_llm_utterances_and_on_real_ones(tmp_p
     assert Decimal(report["cost"]) == 4 * (200 * Decimal(2) + 30 * Decimal(8)) / 1_000_000
     assert report["samples"]["greet"] == ["hello there", "hi!"]
     assert 0 <= report["synthetic"]["accuracy"] <= 1
-    prompt = fake.requests[0]["messages"][0]["content"]
+    prompt = "\n".join(m["content"] for m in fake.requests[0]["messages"])
     assert "Intent: greet" in prompt
     assert "opening_hours" in prompt
 

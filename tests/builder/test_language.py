@@ -186,7 +186,7 @@ def test_suggestions_drop_existing_utterances_and_flag_the_ones_of_other_intents
         ),
     )
 
-    result = utterances_suggest(intent=order, count=5)
+    result = utterances_suggest(intent=order, count=6)
 
     texts = [row["text"] for row in result["suggestions"]]
     assert texts == [
@@ -199,7 +199,7 @@ def test_suggestions_drop_existing_utterances_and_flag_the_ones_of_other_intents
     assert flagged["similar"] in UTTERANCES["opening_hours"]
     assert result["dropped"] == 3
     # The prompt names the intent, shows its examples and the other intents to avoid.
-    prompt = fake.requests[-1]["messages"][0]["content"]
+    prompt = "\n".join(m["content"] for m in fake.requests[-1]["messages"])
     assert "order_pizza" in prompt
     assert "I want to order a pizza" in prompt
     assert "track_order" in prompt

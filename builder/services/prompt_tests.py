@@ -1,0 +1,317 @@
+"""Prompt tests: cases of input values with checks on the output, written without code, run
+against one or several models ``repetitions`` times each, so a stochastic failure shows as a pass
+rate below 100 % instead of hiding behind one lucky run.
+
+A check is ``{"kind": ..., "value": ...}``; creators write them one per line (``check_lines``):
+
+    contains: refund              the output contains the text (case-insensitive)
+    not contains: sorry           it does not
+    regex: ^\\d+ pizzas?$          the pattern matches somewhere in it
+    json                          the output is JSON (``json: {schema}``: valid for the schema)
+    min length: 20 / max length: 300     in characters
+    judge: politely declines      an LLM judges the output against the rubric
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pydantic
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from builder.models import (
+    Prompt,
+    PromptTestCase,
+    PromptTestRun,
+    PromptTestStatus,
+    PromptVersion,
+)
+from builder.services.jobs import Progress, progress_reporter
+from gateway.calls import complete, prompt_call, structured
+from gateway.errors import GatewayError
+from gateway.ledger import CallScope
+from gateway.models import LlmModel, Purpose
+
+KINDS = ("contains", "not contains", "regex", "json", "min length", "max length", "judge")
+MAX_REPETITIONS = 20
+MAX_MODELS = 5
+
+
+def check_lines(text: str) -> list[dict[str, Any]]:
+    """Checks from the lines a creator wrote (see the module's docstring); a line that is not a
+    check is an error naming the line."""
+    checks, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        kind, _, value = line.partition(":")
+        kind, value = " ".join(kind.lower().split()), value.strip()
+        try:
+            checks.append(check_clean({"kind": kind, "value": value}))
+        except ValidationError as error:
+            problems.append(f"line {number}: {' '.join(error.messages)}")
+    if problems:
+        raise ValidationError({"checks": problems})
+    return checks
+
+
+def check_clean(check: Any) -> dict[str, Any]:
+    """A check as stored, or a ValidationError that says what is wrong with it."""
+    if not isinstance(check, dict) or check.get("kind") not in KINDS:
+        raise ValidationError(f"A check is one of: {', '.join(KINDS)}.")
+    kind, value = check["kind"], check.get("value", "")
+    if kind in ("min length", "max length"):
+        if not str(value).strip().isdigit():
+            raise ValidationError(f"“{kind}” needs a whole number of characters.")
+        return {"kind": kind, "value": int(value)}
+    value = "" if value is None else str(value)
+    if kind == "regex":
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValidationError(f"The pattern does not compile: {error}.") from None
+    if kind == "json" and value:
+        try:
+            jsonschema.Draft202012Validator.check_schema(json.loads(value))
+        except (ValueError, jsonschema.SchemaError) as error:
+            raise ValidationError(f"The JSON schema is not valid: {error}".split("\n")[0]) from None
+    if kind in ("contains", "not contains", "judge") and not value:
+        raise ValidationError(f"“{kind}” needs a text.")
+    return {"kind": kind, "value": value}
+
+
+def check_text(check: dict[str, Any]) -> str:
+    """A check as the creator writes it."""
+    return f"{check['kind']}: {check['value']}" if check["value"] != "" else check["kind"]
+
+
+class _Verdict(pydantic.BaseModel):
+    passed: bool
+    reason: str
+
+
+def check_output(check: dict[str, Any], output: str, *, scope: CallScope) -> str | None:
+    """None when ``output`` passes the check, else why it does not."""
+    kind, value = check["kind"], check["value"]
+    if kind == "contains":
+        return None if value.lower() in output.lower() else f"does not contain “{value}”"
+    if kind == "not contains":
+        return None if value.lower() not in output.lower() else f"contains “{value}”"
+    if kind == "regex":
+        return None if re.search(value, output) else f"does not match /{value}/"
+    if kind == "min length":
+        return None if len(output) >= value else f"{len(output)} characters, under {value}"
+    if kind == "max length":
+        return None if len(output) <= value else f"{len(output)} characters, over {value}"
+    if kind == "json":
+        try:
+            parsed = json.loads(output)
+        except ValueError:
+            return "is not JSON"
+        if value:
+            problem = next(
+                jsonschema.Draft202012Validator(json.loads(value)).iter_errors(parsed), None
+            )
+            if problem is not None:
+                return f"does not fit the schema: {problem.message}"
+        return None
+    return _judged(value, output, scope=scope)
+
+
+def _judged(rubric: str, output: str, *, scope: CallScope) -> str | None:
+    messages = [
+        {
+            "role": "system",
+            "content": "You grade a chatbot's reply against a rubric. Pass it only if the reply "
+            "clearly meets the rubric; give a one-sentence reason.",
+        },
+        {"role": "user", "content": f"Rubric: {rubric}\n\nReply:\n{output}"},
+    ]
+    try:
+        verdict = structured(messages, _Verdict, scope=scope, cache="exact").value
+    except GatewayError as error:
+        return f"the judge failed ({error.kind})"
+    return None if verdict.passed else f"judge: {verdict.reason}"
+
+
+def prompt_test_case_create(
+    *, prompt: Prompt, name: str, values: dict[str, Any], checks: Sequence[Any]
+) -> PromptTestCase:
+    name = " ".join(str(name).split())[:200]
+    if not name:
+        raise ValidationError({"name": "Name the test case."})
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise ValidationError({"values": "Give each variable a text value."})
+    cleaned = []
+    for index, check in enumerate(checks):
+        try:
+            cleaned.append(check_clean(check))
+        except ValidationError as error:
+            raise ValidationError(
+                {"checks": f"check {index + 1}: {' '.join(error.messages)}"}
+            ) from None
+    if not cleaned:
+        raise ValidationError({"checks": "Add at least one check."})
+    return PromptTestCase.objects.create(prompt=prompt, name=name, values=values, checks=cleaned)
+
+
+def prompt_tests_request(
+    *, version: PromptVersion, model_keys: Sequence[str] = (), repetitions: int = 1
+) -> PromptTestRun:
+    """Queue a run of the prompt's test cases on ``version``; it starts once this commits."""
+    if not version.prompt.test_cases.exists():
+        raise ValidationError("The prompt has no test cases yet.")
+    if not 1 <= repetitions <= MAX_REPETITIONS:
+        raise ValidationError({"repetitions": f"Repeat 1 to {MAX_REPETITIONS} times."})
+    keys = list(dict.fromkeys(model_keys))
+    if len(keys) > MAX_MODELS:
+        raise ValidationError({"models": f"Compare at most {MAX_MODELS} models at once."})
+    unknown = sorted(
+        set(keys) - set(LlmModel.objects.filter(key__in=keys).values_list("key", flat=True))
+    )
+    if unknown:
+        raise ValidationError({"models": f"Not in the catalogue: {', '.join(unknown)}."})
+    run = PromptTestRun.objects.create(version=version, model_keys=keys, repetitions=repetitions)
+    from builder.tasks import prompt_tests  # the task module imports this one
+
+    run_id = run.pk
+    transaction.on_commit(lambda: prompt_tests(run_id))
+    return run
+
+
+def prompt_test_run_execute(run_id: int) -> PromptTestRun:
+    taken = PromptTestRun.objects.filter(pk=run_id, status=PromptTestStatus.QUEUED).update(
+        status=PromptTestStatus.RUNNING
+    )
+    run = PromptTestRun.objects.select_related("version__prompt__assistant").get(pk=run_id)
+    if not taken:
+        return run
+    progress = progress_reporter(run, lambda run: None)
+    try:
+        run.report = prompt_tests_run(
+            run.version,
+            list(run.version.prompt.test_cases.all()),
+            model_keys=run.model_keys,
+            repetitions=run.repetitions,
+            progress=progress,
+        )
+        run.status, run.progress = PromptTestStatus.DONE, 1.0
+    except ValueError as error:
+        run.status, run.error = PromptTestStatus.FAILED, str(error)
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def prompt_tests_run(
+    version: PromptVersion,
+    cases: Sequence[PromptTestCase],
+    *,
+    model_keys: Sequence[str] = (),
+    repetitions: int = 1,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Each case ``repetitions`` times on each model: per model the pass rate, latency, tokens
+    and cost, and per case its pass rate and the failing outputs with the reasons."""
+    progress = progress or (lambda stage, fraction: None)
+    targets: list[LlmModel | None] = [LlmModel.objects.get(key=key) for key in model_keys]
+    total = max(1, len(targets or [None]) * len(cases) * repetitions)
+    report: dict[str, Any] = {"version": version.number, "repetitions": repetitions, "models": []}
+    for target in targets or [None]:  # None: the version's model, else the assistant's
+        tally = _Tally()
+        rows = []
+        for case in cases:
+            failures = []
+            for repetition in range(repetitions):
+                progress(f"{case.name} ({repetition + 1}/{repetitions})", tally.runs / total)
+                reasons, output = _run_once(version, case, target, tally)
+                if reasons:
+                    failures.append({"run": repetition + 1, "output": output, "reasons": reasons})
+            passed = repetitions - len(failures)
+            rows.append(
+                {
+                    "case": case.pk,
+                    "name": case.name,
+                    "checks": [check_text(check) for check in case.checks],
+                    "passed": passed,
+                    "runs": repetitions,
+                    "pass_rate": round(passed / repetitions, 4),
+                    "failures": failures,
+                }
+            )
+        if target is not None:
+            name = target.key
+        else:
+            name = version.model.key if version.model else "the assistant's model"
+        report["models"].append({"model": name, **tally.figures(rows), "cases": rows})
+    progress("done", 1.0)
+    return report
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.runs = 0
+        self.latencies: list[float] = []
+        self.tokens = 0
+        self.cost = Decimal(0)
+        self.unpriced = False
+
+    def figures(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        passed = sum(row["passed"] for row in rows)
+        latencies = self.latencies or [0.0]
+        return {
+            "runs": self.runs,
+            "passed": passed,
+            "pass_rate": round(passed / self.runs, 4) if self.runs else None,
+            "latency_ms": {
+                "p50": round(float(np.percentile(latencies, 50)), 1),
+                "p99": round(float(np.percentile(latencies, 99)), 1),
+            },
+            "tokens": self.tokens,
+            "cost": None if self.unpriced else format(self.cost, "f"),
+        }
+
+
+def _run_once(
+    version: PromptVersion, case: PromptTestCase, target: LlmModel | None, tally: _Tally
+) -> tuple[list[str], str]:
+    """One run of a case: the reasons it failed (none: it passed) and the output."""
+    assistant = version.prompt.assistant
+    tally.runs += 1
+    options = prompt_call(
+        version,
+        case.values,
+        purpose=Purpose.TEST,
+        workspace_id=assistant.workspace_id,
+        assistant_id=assistant.pk,
+    )
+    if target is not None:
+        options["model"] = target
+    started = time.perf_counter()
+    try:
+        completion = complete(**options, cache="off")
+    except GatewayError as error:
+        return [f"no answer: {error}"], ""
+    tally.latencies.append((time.perf_counter() - started) * 1000)
+    tally.tokens += completion.input_tokens + completion.output_tokens
+    if completion.cost is None:
+        tally.unpriced = True
+    else:
+        tally.cost += completion.cost
+    scope = CallScope(Purpose.TEST, workspace_id=assistant.workspace_id, assistant_id=assistant.pk)
+    reasons = [
+        reason
+        for check in case.checks
+        if (reason := check_output(check, completion.text, scope=scope)) is not None
+    ]
+    return reasons, completion.text

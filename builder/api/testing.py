@@ -17,6 +17,8 @@ from builder.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion,
 from builder.services.prompt_tests import (
     MAX_MODELS,
     MAX_REPETITIONS,
+    backtest_case_create,
+    backtests,
     prompt_test_case_create,
     prompt_tests_request,
 )
@@ -146,3 +148,44 @@ class PromptTestRunView(APIView):
             assistant="version__prompt__assistant",
         )
         return Response(PromptTestRunSerializer(get_object_or_404(rows, pk=pk)).data)
+
+
+class BacktestSerializer(serializers.Serializer[dict[str, Any]]):
+    call = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField(help_text="invalid, refused, truncated, blocked, failed, …")
+    inputs = serializers.DictField(help_text="The prompt's values, personal data redacted.")
+    replayed = serializers.BooleanField(help_text="A test case replays it already.")
+
+
+class BacktestRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    call = serializers.UUIDField()
+
+
+class BacktestListView(APIView):
+    """The prompt's production calls that went wrong; POST ``{"call": id}`` makes one a test
+    case that replays it."""
+
+    @extend_schema(responses=BacktestSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        rows = [
+            {
+                "call": row["call"].pk,
+                "created_at": row["call"].created_at,
+                "version": row["version"],
+                "problem": row["problem"],
+                "inputs": row["call"].inputs,
+                "replayed": row["replayed"],
+            }
+            for row in backtests(_prompt(request, pk))
+        ]
+        return Response(BacktestSerializer(instance=rows, many=True).data)  # type: ignore[arg-type]
+
+    @extend_schema(request=BacktestRequestSerializer, responses={201: PromptTestCaseSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        prompt = editable(_prompt(request, pk))
+        payload = BacktestRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = backtest_case_create(prompt=prompt, call_id=payload.validated_data["call"])
+        return Response(PromptTestCaseSerializer(case).data, status=status.HTTP_201_CREATED)

@@ -29,6 +29,7 @@ from builder.api.nlu import (
     VersionsView,
 )
 from builder.api.testing import (
+    BacktestListView,
     PromptTestCaseListView,
     PromptTestCaseView,
     PromptTestRunListView,
@@ -108,6 +109,7 @@ urlpatterns = [
         name="prompt-test-runs",
     ),
     path("prompt-test-runs/<int:pk>/", PromptTestRunView.as_view(), name="prompt-test-run"),
+    path("prompts/<int:pk>/backtests/", BacktestListView.as_view(), name="prompt-backtests"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),

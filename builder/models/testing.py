@@ -16,6 +16,10 @@ class PromptTestCase(models.Model):
     name = models.CharField(max_length=200)
     values = models.JSONField(default=dict)  # {variable: value}
     checks = models.JSONField(default=list)  # [{"kind": "contains", "value": "refund"}, ...]
+    # A backtest: the production call whose failure it replays.
+    source_call = models.ForeignKey(
+        "gateway.Call", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

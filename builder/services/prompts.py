@@ -54,7 +54,7 @@ def prompt_version_create(
     # Lock the prompt's row so two editors saving at once get consecutive numbers.
     Prompt.objects.select_for_update().filter(pk=prompt.pk).first()
     last = prompt.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    return PromptVersion.objects.create(
+    version = PromptVersion.objects.create(
         prompt=prompt,
         number=last + 1,
         system=system,
@@ -65,3 +65,8 @@ def prompt_version_create(
         max_tokens=max_tokens,
         notes=notes.strip()[:500],
     )
+    if prompt.test_cases.exists():  # what the new wording fixes and breaks, at once
+        from builder.services.prompt_tests import prompt_tests_on_new_version
+
+        prompt_tests_on_new_version(version)
+    return version

@@ -14,6 +14,8 @@ from builder import services
 from builder.forms import PromptForm, PromptTestCaseForm, PromptTestRunForm, submit
 from builder.models import Prompt, PromptTestRun, can_edit, member_rows
 from builder.services.prompt_tests import (
+    backtest_case_create,
+    backtests,
     check_lines,
     check_text,
     prompt_test_case_create,
@@ -114,6 +116,7 @@ def prompt_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "runs": PromptTestRun.objects.filter(version__prompt=prompt).select_related("version")[
                 :10
             ],
+            "backtests": backtests(prompt, limit=20),
         },
     )
 
@@ -130,6 +133,14 @@ def prompt_tests(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         case = request.POST.get("case", "")
         prompt.test_cases.filter(pk=int(case) if case.isdigit() else 0).delete()
         messages.success(request, "Test case deleted.")
+        return redirect("prompt-detail", pk=pk)
+    if action == "backtest":
+        try:
+            replay = backtest_case_create(prompt=prompt, call_id=request.POST.get("call", ""))
+        except (ValidationError, ValueError):
+            messages.error(request, "No such call of this prompt.")
+        else:
+            messages.success(request, f"Test case “{replay.name}” added.")
         return redirect("prompt-detail", pk=pk)
     if action == "add":
         form: PromptTestCaseForm | PromptTestRunForm = PromptTestCaseForm(request.POST)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from builder import services
 from builder.models import Assistant, Prompt, PromptTestRun, PromptTestStatus
 from builder.services.prompt_tests import check_lines, check_output
-from gateway.fake_provider import reply
+from gateway.fake_provider import refusal, reply
 from gateway.ledger import CallScope
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +217,87 @@ def test_prompt_tests_of_another_workspace_are_not_found(apology, api_for, outsi
         json.loads(api_for(viewer).get(f"/api/prompts/{apology.pk}/test-cases/").content)[0]["name"]
         == "late pizza"
     )
+
+
+def test_a_new_version_runs_the_suite_and_says_what_it_fixes_and_breaks(
+    apology, client_for, editor, fake, django_capture_on_commit_callbacks
+):
+    from builder.services.prompt_tests import prompt_test_case_create, prompt_tests_request
+
+    for name, word in (("refund case", "refund"), ("voucher case", "voucher")):
+        prompt_test_case_create(
+            prompt=apology,
+            name=name,
+            values={"name": "Ada"},
+            checks=[{"kind": "contains", "value": word}],
+        )
+    fake.script("primary", *[reply("We refund it.")] * 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        prompt_tests_request(
+            version=apology.versions.get(), model_keys=["loopback:primary"], repetitions=1
+        )
+    fake.script("primary", *[reply("Here is a voucher.")] * 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.prompt_version_create(
+            prompt=apology, template="Offer {{ name }} a voucher for the late pizza."
+        )
+
+    run = PromptTestRun.objects.filter(version__number=2).get()
+    assert run.model_keys == ["loopback:primary"]  # as the last run was set up
+    assert run.report is not None
+    versus = run.report["versus"]
+    assert versus["version"] == 1
+    assert [(r["case"], r["before"], r["after"]) for r in versus["fixed"]] == [
+        ("voucher case", 0.0, 1.0)
+    ]
+    assert [(r["case"], r["before"], r["after"]) for r in versus["broke"]] == [
+        ("refund case", 1.0, 0.0)
+    ]
+    page = client_for(editor).get(f"/prompt-test-runs/{run.pk}/").content.decode()
+    assert "Against v1" in page
+    assert "Fixed: voucher case on loopback:primary (0 % → 100 %)" in page
+    assert "Broke: refund case on loopback:primary (100 % → 0 %)" in page
+
+
+def test_a_failed_production_call_becomes_a_test_case_in_one_click(
+    apology, api_for, client_for, editor, fake
+):
+    from gateway.calls import complete, prompt_call
+
+    version = apology.versions.get()
+    assistant = apology.assistant
+    fake.script("primary", refusal("I can't help with that."), reply("Fine, a refund."))
+    for name in ("Ada", "Bob"):
+        complete(
+            **prompt_call(
+                version,
+                {"name": name},
+                purpose="generate",
+                workspace_id=assistant.workspace_id,
+                assistant_id=assistant.pk,
+            )
+        )
+    client = client_for(editor)
+    page = client.get(f"/prompts/{apology.pk}/").content.decode()
+    assert "Make a test case" in page
+    (backtest,) = api_for(editor).get(f"/api/prompts/{apology.pk}/backtests/").json()
+    assert (backtest["problem"], backtest["inputs"], backtest["replayed"]) == (
+        "refused", {"name": "Ada"}, False
+    )  # fmt: skip
+
+    response = client.post(
+        f"/prompts/{apology.pk}/tests/",
+        {"action": "backtest", "call": backtest["call"]},
+        follow=True,
+    )
+
+    case = apology.test_cases.get()
+    assert case.values == {"name": "Ada"}
+    assert case.checks == [
+        {"kind": "judge", "value": "Answers the request instead of refusing it."}
+    ]
+    assert str(case.source_call_id) == backtest["call"]
+    assert f"Test case “{case.name}” added." in response.content.decode()
+    again = api_for(editor).get(f"/api/prompts/{apology.pk}/backtests/").json()
+    assert again[0]["replayed"] is True

@@ -300,3 +300,6 @@ KB_FETCH_TIMEOUT_S = env_float("KB_FETCH_TIMEOUT_S", 10.0, minimum=0.1)
 # Fetching URLs on this server's own network (loopback, private ranges) is refused unless allowed:
 # a knowledge-base URL must not become a way to read internal services.
 KB_FETCH_PRIVATE_HOSTS = env_bool("KB_FETCH_PRIVATE_HOSTS", False)
+# API-call steps of flows may reach this server's own network (loopback, private ranges) only when
+# the instance allows it, e.g. for a self-hosted service next to it.
+API_CALL_PRIVATE_HOSTS = env_bool("API_CALL_PRIVATE_HOSTS", False)

@@ -8,8 +8,6 @@ the knowledge base) and says why in ``error``. Every step reports progress to th
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import socket
 from collections.abc import Sequence
 from functools import cache
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ from django.utils import timezone
 from tokenizers import Tokenizer
 
 from builder.services.jobs import Progress, throttled
+from config.outbound import OutboundRefused, outbound_check
 from knowledge.chunking import Piece, chunk, indexed_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import Parsed, Unreadable, document_format, parse
@@ -224,16 +223,7 @@ def _reason(error: httpx.HTTPError) -> str:
 
 def _check_host(url: str) -> None:
     """Refuse addresses inside this server's network unless the instance allows them."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Unreadable(f"{url} is not an http(s) URL.")
-    if settings.KB_FETCH_PRIVATE_HOSTS:
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
-    except OSError as error:
-        raise Unreadable(f"Could not fetch {url}: the host name does not resolve.") from error
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            raise Unreadable(f"{url} points inside this server's network, which is not allowed.")
+        outbound_check(url, allow_private=settings.KB_FETCH_PRIVATE_HOSTS)
+    except OutboundRefused as refused:
+        raise Unreadable(str(refused)) from None

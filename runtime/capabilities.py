@@ -4,6 +4,7 @@ knowledge base and call the APIs a flow names (httpx, with the step's time limit
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -12,8 +13,10 @@ from typing import Any
 
 import httpx
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from builder.models import PromptVersion
+from config.outbound import OutboundRefused, outbound_check
 from gateway.calls import Completion, Delta, Done, astream, prompt_call
 from gateway.classify import llm_classify
 from gateway.errors import GatewayError
@@ -162,6 +165,11 @@ class AssistantCapabilities:
         }
         body = render(str(step.get("body") or ""), variables)
         timeout = float(step.get("timeout_s", 5))
+        try:
+            allow = settings.API_CALL_PRIVATE_HOSTS
+            await asyncio.to_thread(outbound_check, url, allow_private=allow)
+        except OutboundRefused as refused:
+            raise StepFailed(f"{method} {url} refused: {refused}") from None
         try:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
                 response = await client.request(

@@ -170,8 +170,10 @@ async def test_asking_something_else_while_required_entities_are_missing_moves_o
 
 
 @pytest.fixture
-def orders_api() -> Iterator[str]:
-    """A real HTTP service on loopback for API-call steps: /orders/<n> answers JSON, /broken 500."""
+def orders_api(settings: Any) -> Iterator[str]:
+    """A real HTTP service on loopback for API-call steps: /orders/<n> answers JSON, /broken 500.
+    (The instance allows API calls to its own network, as it must to reach loopback.)"""
+    settings.API_CALL_PRIVATE_HOSTS = True
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -224,6 +226,18 @@ async def test_a_failing_api_call_takes_its_error_path(demo_nlu, orders_api):
 
     assert said == ["Sorry, I didn't get that. I can take an order, track one or give our hours."]
     assert "answered 500" in chat.turn.errors[0]
+
+
+@pytest.mark.asyncio
+async def test_an_api_call_into_the_servers_own_network_is_refused(demo_nlu, orders_api, settings):
+    settings.API_CALL_PRIVATE_HOSTS = False
+    chat = chat_with(api_flow(orders_api), demo_nlu)
+    await chat.start()
+
+    said = await chat.say("where is my order")
+
+    assert said == ["Sorry, I didn't get that. I can take an order, track one or give our hours."]
+    assert "points inside this server's network, which is not allowed" in chat.turn.errors[0]
 
 
 def test_templates_leave_unset_variables_empty():

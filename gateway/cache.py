@@ -16,15 +16,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
 
 SEMANTIC_THRESHOLD = 0.95
+SEMANTIC_MAX_PER_SCOPE = 2000  # newest answers kept per scope
+SEMANTIC_MAX_SCOPES = 256  # scopes whose vectors a process keeps in memory
 
 
 @dataclass(frozen=True)
@@ -67,18 +73,29 @@ def semantic_scope(scope: CacheScope, messages: Sequence[Mapping[str, str]]) -> 
 
 
 class SemanticIndex:
-    """Question embeddings per scope, kept in memory and topped up from the database."""
+    """Question embeddings per scope, kept in memory and topped up from the database.
+
+    Bounded three ways: answers older than ``LLM_CACHE_TTL_S`` are misses (and deleted), a scope
+    keeps its ``SEMANTIC_MAX_PER_SCOPE`` newest answers, and a process keeps the vectors of its
+    ``SEMANTIC_MAX_SCOPES`` most recently used scopes.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scopes: dict[str, tuple[int, np.ndarray, list[int]]] = {}
+        self._scopes: OrderedDict[str, tuple[int, np.ndarray, list[int]]] = OrderedDict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scopes.clear()
 
     def lookup(self, scope: str, question: str) -> CachedAnswer | None:
         from gateway.models import SemanticCacheEntry
 
         vector = _embed(question)
         with self._lock:
-            last_id, matrix, ids = self._scopes.get(scope, (0, np.zeros((0, 384), np.float32), []))
+            last_id, matrix, ids = self._scopes.pop(scope, (0, _EMPTY, []))
+            if len(ids) > 2 * SEMANTIC_MAX_PER_SCOPE:  # mostly pruned rows: read afresh
+                last_id, matrix, ids = 0, _EMPTY, []
             fresh = list(
                 SemanticCacheEntry.objects.filter(scope=scope, id__gt=last_id)
                 .order_by("id")
@@ -88,7 +105,10 @@ class SemanticIndex:
                 rows = [np.frombuffer(bytes(blob), dtype=np.float32) for _, blob in fresh]
                 matrix = np.vstack([matrix, *rows]) if len(matrix) else np.vstack(rows)
                 ids = ids + [entry_id for entry_id, _ in fresh]
-                self._scopes[scope] = (fresh[-1][0], matrix, ids)
+                last_id = fresh[-1][0]
+            self._scopes[scope] = (last_id, matrix, ids)
+            while len(self._scopes) > SEMANTIC_MAX_SCOPES:
+                self._scopes.popitem(last=False)
         if not ids:
             return None
         scores = matrix @ vector
@@ -97,6 +117,9 @@ class SemanticIndex:
             return None
         entry = SemanticCacheEntry.objects.filter(id=ids[best], scope=scope).first()
         if entry is None:
+            return None
+        if entry.created_at < timezone.now() - timedelta(seconds=settings.LLM_CACHE_TTL_S):
+            entry.delete()
             return None
         return CachedAnswer(entry.answer, entry.finish_reason, model="")
 
@@ -111,6 +134,14 @@ class SemanticIndex:
             answer=answer.text,
             finish_reason=answer.finish_reason,
         )
+        rows = SemanticCacheEntry.objects.filter(scope=scope)
+        expired = timezone.now() - timedelta(seconds=settings.LLM_CACHE_TTL_S)
+        keep = rows.order_by("-id").values_list("id", flat=True)[:SEMANTIC_MAX_PER_SCOPE]
+        oldest_kept = min(keep)
+        rows.filter(Q(id__lt=oldest_kept) | Q(created_at__lt=expired)).delete()
+
+
+_EMPTY = np.zeros((0, 384), np.float32)
 
 
 def _embed(text: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from gateway.cache import semantic_index
 from gateway.fake_provider import FakeProvider
 from gateway.limits import limiter
 from gateway.models import LlmModel, Provider, ProviderKind
@@ -33,6 +34,7 @@ def fake(fake_server: FakeProvider, settings) -> Iterator[FakeProvider]:
     cooldowns_clear()
     limiter().clear()
     cache.clear()
+    semantic_index.clear()  # row ids start again in each test's database
     yield fake_server
     fake_server.reset()
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pydantic
 import pytest
+from django.utils import timezone
 
 from builder import services
 from builder.models import Assistant
@@ -344,6 +346,31 @@ def test_the_semantic_cache_answers_a_rephrased_question_within_its_scope_only(
     assert (hit.text, hit.cached) == ("We open at nine.", True)
     assert (elsewhere.text, elsewhere.cached) == ("Rival hours.", False)
     assert (miss.text, miss.cached) == ("We close at ten.", False)
+
+
+def test_semantic_answers_expire_and_each_scope_keeps_only_its_newest(
+    fake, primary, assistant, settings, monkeypatch
+):
+    from gateway import cache as answers
+    from gateway.models import SemanticCacheEntry
+
+    monkeypatch.setattr(answers, "SEMANTIC_MAX_PER_SCOPE", 2)
+    fake.script("primary", *[reply(f"Answer {n}.") for n in range(4)])
+    for question in ("When do you open?", "Do you deliver?", "Is there parking?"):
+        ask = [{"role": "user", "content": question}]
+        complete(ask, scope=scope_of(assistant), model=primary, cache="semantic")
+
+    kept = list(SemanticCacheEntry.objects.values_list("question", flat=True).order_by("id"))
+    assert kept == ["Do you deliver?", "Is there parking?"]
+    again = [{"role": "user", "content": "do you deliver?"}]  # the same to the uncased encoder
+    assert complete(again, scope=scope_of(assistant), model=primary, cache="semantic").cached
+
+    SemanticCacheEntry.objects.update(created_at=timezone.now() - timedelta(days=2))
+    settings.LLM_CACHE_TTL_S = 86400
+    later = [{"role": "user", "content": "DO YOU DELIVER?"}]  # not the exact cache's key
+    stale = complete(later, scope=scope_of(assistant), model=primary, cache="semantic")
+
+    assert (stale.text, stale.cached) == ("Answer 3.", False)
 
 
 def test_a_rate_limit_of_ten_a_minute_admits_exactly_ten_of_thirty_concurrent_calls(

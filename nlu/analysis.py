@@ -303,7 +303,8 @@ class Analysis:
 
     def _confused_pairs(self) -> list[dict[str, Any]]:
         """Intent pairs ranked by the probability the out-of-fold model moves between them:
-        the mean, over both intents' utterances, of the probability given to the other one."""
+        the mean, over both intents' utterances, of the probability given to the other one;
+        only pairs where at least one utterance goes to the other intent."""
         n = len(self.intents)
         mass = np.zeros((n, n))  # mass[a, b]: probability a's utterances give to b
         np.add.at(mass, self.own, self.probabilities)
@@ -316,12 +317,14 @@ class Analysis:
                     pairs.append((float(score), a, b))
         pairs.sort(key=lambda row: (-row[0], row[1], row[2]))
         conflicts = []
-        for score, a, b in pairs[:MAX_PAIRS]:
+        for score, a, b in pairs:
             crossing = [
                 int(i)
                 for i in np.flatnonzero(np.isin(self.own, [a, b]))
                 if self.predicted[i] in (a, b) and self.predicted[i] != self.own[i]
             ]
+            if not crossing:  # probability shared, but no utterance actually goes astray
+                continue
             crossing.sort(key=lambda i: -self.probabilities[i, self.predicted[i]])
             names = (self.intents[a], self.intents[b])
             conflicts.append(
@@ -336,6 +339,8 @@ class Analysis:
                     intents=list(names),
                 )
             )
+            if len(conflicts) == MAX_PAIRS:
+                break
         return conflicts
 
     def _conflict(

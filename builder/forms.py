@@ -4,9 +4,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
+from builder.logins import REFUSED, login_refused
 from builder.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, EntityKind, Language, Role
 from nlu.entities import BUILT_INS
 
@@ -251,3 +252,12 @@ class PromptTestRunForm(forms.Form):
     def __init__(self, *args: Any, models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["models"].choices = [(key, key) for key in models]  # type: ignore[attr-defined]
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing an account after too many failures from one address."""
+
+    def clean(self) -> dict[str, Any]:
+        if login_refused(self.request, self.cleaned_data.get("username") or ""):
+            raise forms.ValidationError(REFUSED, code="throttled")
+        return super().clean()

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from builder.api.auth import TokenView
 from builder.api.evaluations import EvaluationControlView, EvaluationListView, EvaluationView
 from builder.api.language import (
     AnalysisView,
@@ -110,7 +110,7 @@ urlpatterns = [
     ),
     path("prompt-test-runs/<int:pk>/", PromptTestRunView.as_view(), name="prompt-test-run"),
     path("prompts/<int:pk>/backtests/", BacktestListView.as_view(), name="prompt-backtests"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),
     *router.urls,

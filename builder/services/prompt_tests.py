@@ -332,9 +332,11 @@ def prompt_tests_on_new_version(version: PromptVersion) -> PromptTestRun:
     """Run the prompt's tests on a version just saved, as the last run was set up (the version's
     own model, once, if there was none); its report says what the new version fixes and breaks."""
     last = PromptTestRun.objects.filter(version__prompt=version.prompt).first()
+    keys = list(last.model_keys) if last else []
+    known = set(LlmModel.objects.filter(key__in=keys).values_list("key", flat=True))
     return prompt_tests_request(
         version=version,
-        model_keys=last.model_keys if last else (),
+        model_keys=[key for key in keys if key in known],  # a model may have left the catalogue
         repetitions=last.repetitions if last else 1,
     )
 

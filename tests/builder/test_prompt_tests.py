@@ -301,3 +301,28 @@ def test_a_failed_production_call_becomes_a_test_case_in_one_click(
     assert f"Test case “{case.name}” added." in response.content.decode()
     again = api_for(editor).get(f"/api/prompts/{apology.pk}/backtests/").json()
     assert again[0]["replayed"] is True
+
+
+def test_a_new_version_still_saves_when_a_tested_model_left_the_catalogue(
+    apology, backup, fake, django_capture_on_commit_callbacks
+):
+    from builder.services.prompt_tests import prompt_test_case_create, prompt_tests_request
+
+    prompt_test_case_create(
+        prompt=apology, name="late pizza", values={"name": "Ada"}, checks=REFUND_CHECKS
+    )
+    fake.script("backup", reply("We refund it."))
+    with django_capture_on_commit_callbacks(execute=True):
+        prompt_tests_request(version=apology.versions.get(), model_keys=["loopback:backup"])
+    from gateway.models import LlmModel
+
+    LlmModel.objects.filter(fallback=backup).update(fallback=None)
+    backup.delete()
+    fake.script("primary", reply("We refund it."))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        version = services.prompt_version_create(prompt=apology, template="Sorry, {{ name }}.")
+
+    run = PromptTestRun.objects.get(version=version)
+    assert run.model_keys == []  # the version's own model instead
+    assert run.status == PromptTestStatus.DONE

@@ -23,8 +23,7 @@ from builder.services.suggestions import utterance_messages, utterances_generate
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
 from gateway.models import Attempt, Purpose
-from nlu.analysis import normalised
-from nlu.data import OUT_OF_SCOPE, Example, read_jsonl
+from nlu.data import OUT_OF_SCOPE, Example, normalised, read_jsonl
 from nlu.evaluation import outcomes_of, report
 from nlu.model import NluModel
 from nlu.store import encoder_load

@@ -135,10 +135,14 @@ class SemanticIndex:
             finish_reason=answer.finish_reason,
         )
         rows = SemanticCacheEntry.objects.filter(scope=scope)
-        expired = timezone.now() - timedelta(seconds=settings.LLM_CACHE_TTL_S)
-        keep = rows.order_by("-id").values_list("id", flat=True)[:SEMANTIC_MAX_PER_SCOPE]
-        oldest_kept = min(keep)
-        rows.filter(Q(id__lt=oldest_kept) | Q(created_at__lt=expired)).delete()
+        stale = Q(created_at__lt=timezone.now() - timedelta(seconds=settings.LLM_CACHE_TTL_S))
+        newest = rows.order_by("-id").values_list("id", flat=True)
+        first_beyond_cap = next(
+            iter(newest[SEMANTIC_MAX_PER_SCOPE : SEMANTIC_MAX_PER_SCOPE + 1]), None
+        )
+        if first_beyond_cap is not None:  # it and every older answer go
+            stale |= Q(id__lte=first_beyond_cap)
+        rows.filter(stale).delete()
 
 
 _EMPTY = np.zeros((0, 384), np.float32)

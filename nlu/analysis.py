@@ -21,7 +21,6 @@ Everything here is numpy over vectors and labels; the builder turns it into page
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from nlu.data import OUT_OF_SCOPE, Example
+from nlu.data import OUT_OF_SCOPE, Example, normalised
 from nlu.encoder import Encoder
 from nlu.intents import IntentConfig, out_of_fold_probabilities
 
@@ -56,10 +55,6 @@ class Neighbours:
 
     index: np.ndarray  # (n, k) int
     similarity: np.ndarray  # (n, k) float
-
-
-def normalised(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 def nearest(

@@ -5,11 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 OUT_OF_SCOPE = "oos"
+
+
+def normalised(text: str) -> str:
+    """The utterance as duplicates are compared: lower case, punctuation and spacing folded."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ training and shown to the creator. They never block a training; each says what t
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from builder.models import Assistant, Utterance
+from nlu.data import normalised
 
 MIN_UTTERANCES = 5
 MAX_UTTERANCE_CHARS = 300
@@ -32,10 +32,6 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 def pretrain_checks(assistant: Assistant) -> list[Finding]:
@@ -116,7 +112,7 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
                     )
                 )
     for text, intent, _ in rows:
-        if not _normal(text):
+        if not normalised(text):
             findings.append(
                 Finding(
                     "empty_utterance",
@@ -143,8 +139,8 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
 def _duplicates(rows: list[tuple[str, str, Any]]) -> list[Finding]:
     seen: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for text, intent, _ in rows:
-        if _normal(text):
-            seen[_normal(text)].append((text, intent))
+        if normalised(text):
+            seen[normalised(text)].append((text, intent))
     findings = []
     for copies in seen.values():
         if len(copies) < 2:

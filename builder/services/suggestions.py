@@ -22,7 +22,8 @@ from builder.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, 
 from gateway.calls import structured
 from gateway.ledger import CallScope
 from gateway.models import Purpose
-from nlu.analysis import NEAR_DUPLICATE, normalised, placement
+from nlu.analysis import NEAR_DUPLICATE, placement
+from nlu.data import normalised
 
 MAX_SUGGESTIONS = 25
 PROMPT_EXAMPLES = 20  # existing utterances shown to the model

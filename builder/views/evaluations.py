@@ -21,7 +21,6 @@ from builder.models import (
     Assistant,
     EvaluationKind,
     EvaluationRun,
-    Utterance,
     can_edit,
     member_rows,
 )
@@ -33,6 +32,7 @@ from builder.services.evaluations import (
     test_set_read,
 )
 from builder.views.access import AuthenticatedRequest, member_assistant
+from builder.views.language import fix_targets
 from gateway.catalogue import default_model
 from gateway.models import LlmModel
 
@@ -193,16 +193,7 @@ def _fixable_errors(assistant: Assistant, errors: list[dict[str, Any]]) -> list[
     """The report's errors (the first 200) with what a one-click fix needs: the training utterance
     with that text, if any (to move it to the predicted intent), and the intents' ids (to add
     the text to the expected intent)."""
-    errors = errors[:SHOWN_ERRORS]
-    intents = dict(assistant.intents.values_list("name", "pk"))
-    texts = {error["text"].lower() for error in errors}
-    utterances = {
-        (name, text.lower()): pk
-        for pk, name, text in Utterance.objects.filter(intent__assistant=assistant).values_list(
-            "pk", "intent__name", "text"
-        )
-        if text.lower() in texts
-    }
+    intents, utterances = fix_targets(assistant)
     return [
         {
             **error,
@@ -210,7 +201,7 @@ def _fixable_errors(assistant: Assistant, errors: list[dict[str, Any]]) -> list[
             "expected_id": intents.get(error["expected"]),
             "predicted_id": intents.get(error["predicted"]),
         }
-        for error in errors
+        for error in errors[:SHOWN_ERRORS]
     ]
 
 

@@ -24,11 +24,9 @@ from gateway.errors import GatewayError
 SHOWN_CONFLICTS = 40
 
 
-def conflict_rows(assistant: Assistant, analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The analysis' conflicts with the ids the fix buttons need; utterances changed since the
-    analysis are left out (and a conflict left with nothing to fix is dropped)."""
-    if not analysis or "conflicts" not in analysis:
-        return []
+def fix_targets(assistant: Assistant) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """What the one-click fixes point at: the assistant's intent ids by name, and its
+    utterance ids by (intent name, lower-cased text)."""
     intents = dict(assistant.intents.values_list("name", "pk"))
     utterances = {
         (name, text.lower()): pk
@@ -36,6 +34,15 @@ def conflict_rows(assistant: Assistant, analysis: dict[str, Any] | None) -> list
             "pk", "intent__name", "text"
         )
     }
+    return intents, utterances
+
+
+def conflict_rows(assistant: Assistant, analysis: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The analysis' conflicts with the ids the fix buttons need; utterances changed since the
+    analysis are left out (and a conflict left with nothing to fix is dropped)."""
+    if not analysis or "conflicts" not in analysis:
+        return []
+    intents, utterances = fix_targets(assistant)
     rows = []
     for conflict in analysis["conflicts"]:
         shown = [

@@ -235,7 +235,10 @@ def prompt_tests_run(
     """Each case ``repetitions`` times on each model: per model the pass rate, latency, tokens
     and cost, and per case its pass rate and the failing outputs with the reasons."""
     progress = progress or (lambda stage, fraction: None)
-    targets: list[LlmModel | None] = [LlmModel.objects.get(key=key) for key in model_keys]
+    found = {model.key: model for model in LlmModel.objects.filter(key__in=model_keys)}
+    if missing := [key for key in model_keys if key not in found]:
+        raise ValueError(f"No longer in the catalogue: {', '.join(missing)}.")
+    targets: list[LlmModel | None] = [found[key] for key in model_keys]
     total = max(1, len(targets or [None]) * len(cases) * repetitions)
     report: dict[str, Any] = {"version": version.number, "repetitions": repetitions, "models": []}
     for target in targets or [None]:  # None: the version's model, else the assistant's

@@ -326,3 +326,18 @@ def test_a_new_version_still_saves_when_a_tested_model_left_the_catalogue(
     run = PromptTestRun.objects.get(version=version)
     assert run.model_keys == []  # the version's own model instead
     assert run.status == PromptTestStatus.DONE
+
+
+def test_a_run_whose_model_left_the_catalogue_fails_with_the_reason(apology, backup):
+    from builder.services.prompt_tests import prompt_test_run_execute, prompt_tests_request
+    from gateway.models import LlmModel
+
+    services_case(apology)
+    run = prompt_tests_request(version=apology.versions.get(), model_keys=["loopback:backup"])
+    LlmModel.objects.filter(fallback=backup).update(fallback=None)
+    backup.delete()  # after the run was queued, before it started
+
+    run = prompt_test_run_execute(run.pk)
+
+    assert run.status == PromptTestStatus.FAILED
+    assert run.error == "No longer in the catalogue: loopback:backup."

@@ -8,6 +8,7 @@ from huey.contrib.djhuey import db_task
 
 from builder.models import Intent
 from builder.services.analysis import training_run_analyse
+from builder.services.conversation_tests import conversation_test_run_execute
 from builder.services.evaluations import evaluation_run_execute
 from builder.services.prompt_tests import prompt_test_run_execute
 from builder.services.suggestions import intent_synthesise
@@ -52,3 +53,9 @@ def intent_synthesis(intent_id: int, count: int) -> None:
 def prompt_tests(run_id: int) -> None:
     """Run a prompt version's test cases (see ``prompt_test_run_execute``)."""
     prompt_test_run_execute(run_id)
+
+
+@db_task()
+def conversation_tests(run_id: int) -> None:
+    """Play an assistant's conversation tests (see ``conversation_test_run_execute``)."""
+    conversation_test_run_execute(run_id)

@@ -13,6 +13,7 @@ from builder.views import (
     language,
     prompts,
     releases,
+    testing,
     workspaces,
 )
 
@@ -62,6 +63,20 @@ urlpatterns = [
     path("prompts/<int:pk>/", prompts.prompt_detail, name="prompt-detail"),
     path("prompts/<int:pk>/tests/", prompts.prompt_tests, name="prompt-tests"),
     path("prompt-test-runs/<int:pk>/", prompts.prompt_test_run, name="prompt-test-run"),
+    # Conversation tests
+    path("assistants/<int:pk>/tests/", testing.test_suite, name="test-suite"),
+    path(
+        "assistants/<int:pk>/tests/new/",
+        testing.conversation_test_new,
+        name="conversation-test-new",
+    ),
+    path(
+        "assistants/<int:pk>/tests/save/",
+        testing.conversation_test_save,
+        name="conversation-test-save",
+    ),
+    path("tests/<int:pk>/", testing.conversation_test_edit, name="conversation-test-edit"),
+    path("test-runs/<int:pk>/", testing.conversation_test_run, name="conversation-test-run"),
     # Evaluations
     path("assistants/<int:pk>/evaluations/", evaluations.evaluation_list, name="evaluation-list"),
     path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation-detail"),

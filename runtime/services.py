@@ -41,7 +41,8 @@ class Dialog:
     last_seq: int
 
 
-def _engine(assistant: Assistant, *, draft: bool) -> Engine:
+def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
+    """The dialog engine of the assistant's draft (the test panel, tests) or published version."""
     channel = "draft" if draft else "published"
     models, assistant_id = registry(), assistant.pk
     try:
@@ -100,7 +101,7 @@ def dialog_open(
     """Resume the conversation if it is this user's, else start a new one (not yet begun)."""
     assistant = Assistant.objects.select_related("published_version").get(pk=assistant_id)
     draft = channel == Channel.TEST
-    engine = _engine(assistant, draft=draft)
+    engine = engine_for(assistant, draft=draft)
     conversation = None
     if conversation_id:
         conversation = Conversation.objects.filter(

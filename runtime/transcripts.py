@@ -43,6 +43,8 @@ class Line:
     buttons: list[str] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = True
+    button: bool = False  # the user clicked a button (``text`` is its label in brackets)
+    streamed: bool = False  # generated text, streamed as it came
     turn: TurnRecord | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +94,7 @@ def transcript(conversation: Conversation) -> list[Line]:
                     "user",
                     str(text or ""),
                     message.created_at,
+                    button=kind == "button",
                     turn=turns.get(message.seq),
                 )
             )
@@ -101,7 +104,7 @@ def transcript(conversation: Conversation) -> list[Line]:
                 Line(message.seq, "bot", payload.get("text", ""), message.created_at, buttons)
             )
         elif kind == "stream.start":
-            streaming = Line(message.seq, "bot", "", message.created_at)
+            streaming = Line(message.seq, "bot", "", message.created_at, streamed=True)
             lines.append(streaming)
         elif kind == "stream.chunk" and streaming is not None:
             streaming.text += payload.get("text", "")

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from builder.demo import DEMO_ASSISTANT, DEMO_USERNAME, DEMO_WORKSPACE
-from builder.models import Assistant, member_rows
+from builder.models import Assistant, can_edit, member_rows
 from builder.views.access import AuthenticatedRequest, member_assistant
 from runtime.models import Channel, Conversation
 from runtime.transcripts import conversations_find, transcript
@@ -75,5 +75,10 @@ def transcript_detail(request: AuthenticatedRequest, pk: str) -> HttpResponse:
     return render(
         request,
         "runtime/transcript_detail.html",
-        {"assistant": assistant, "conversation": conversation, "lines": transcript(conversation)},
+        {
+            "assistant": assistant,
+            "conversation": conversation,
+            "lines": transcript(conversation),
+            "can_edit": can_edit(conversation.member_role),
+        },
     )

@@ -4,6 +4,13 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from builder.api.auth import TokenView
+from builder.api.conversation_tests import (
+    ConversationTestFromConversationView,
+    ConversationTestListView,
+    ConversationTestRunListView,
+    ConversationTestRunView,
+    ConversationTestView,
+)
 from builder.api.evaluations import EvaluationControlView, EvaluationListView, EvaluationView
 from builder.api.language import (
     AnalysisView,
@@ -110,6 +117,27 @@ urlpatterns = [
     ),
     path("prompt-test-runs/<int:pk>/", PromptTestRunView.as_view(), name="prompt-test-run"),
     path("prompts/<int:pk>/backtests/", BacktestListView.as_view(), name="prompt-backtests"),
+    path(
+        "assistants/<int:pk>/conversation-tests/",
+        ConversationTestListView.as_view(),
+        name="conversation-tests",
+    ),
+    path(
+        "assistants/<int:pk>/conversation-tests/from-conversation/",
+        ConversationTestFromConversationView.as_view(),
+        name="conversation-test-from-conversation",
+    ),
+    path("conversation-tests/<int:pk>/", ConversationTestView.as_view(), name="conversation-test"),
+    path(
+        "assistants/<int:pk>/conversation-test-runs/",
+        ConversationTestRunListView.as_view(),
+        name="conversation-test-runs",
+    ),
+    path(
+        "conversation-test-runs/<int:pk>/",
+        ConversationTestRunView.as_view(),
+        name="conversation-test-run-api",
+    ),
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),

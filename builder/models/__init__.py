@@ -18,7 +18,14 @@ from builder.models.nlu import (
     Utterance,
 )
 from builder.models.prompts import Prompt, PromptQuerySet, PromptVersion
-from builder.models.testing import PromptTestCase, PromptTestRun, PromptTestStatus
+from builder.models.testing import (
+    DEFAULT_SUITE,
+    ConversationTest,
+    ConversationTestRun,
+    PromptTestCase,
+    PromptTestRun,
+    SuiteRunStatus,
+)
 from builder.models.workspaces import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -33,6 +40,7 @@ from builder.models.workspaces import (
 )
 
 __all__ = [
+    "DEFAULT_SUITE",
     "DESCRIPTION_MAX_LENGTH",
     "NAME_MAX_LENGTH",
     "UTTERANCE_MAX_LENGTH",
@@ -40,6 +48,8 @@ __all__ = [
     "AssistantQuerySet",
     "AssistantVersion",
     "ComparisonItem",
+    "ConversationTest",
+    "ConversationTestRun",
     "Entity",
     "EntityKind",
     "EvaluationKind",
@@ -53,9 +63,9 @@ __all__ = [
     "PromptQuerySet",
     "PromptTestCase",
     "PromptTestRun",
-    "PromptTestStatus",
     "PromptVersion",
     "Role",
+    "SuiteRunStatus",
     "TrainingRun",
     "TrainingStatus",
     "Utterance",

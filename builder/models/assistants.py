@@ -84,6 +84,10 @@ class Assistant(models.Model):
     hybrid_high = models.FloatField(
         default=0.7, help_text="From this confidence up the NLU's intent stands."
     )
+    publish_requires_tests = models.BooleanField(
+        default=False,
+        help_text="Publishing plays the conversation tests first and stops when one fails.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

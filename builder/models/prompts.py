@@ -60,6 +60,9 @@ class PromptVersion(models.Model):
     temperature = models.FloatField(default=0.3)
     max_tokens = models.PositiveIntegerField(default=400)
     notes = models.CharField(max_length=500, blank=True)
+    # A JSON schema (an object): the reply is JSON valid for it, checked and repaired by the
+    # gateway; a flow's generate step keeps the object instead of streaming text.
+    output_schema = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

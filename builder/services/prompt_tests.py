@@ -32,8 +32,8 @@ from builder.models import (
     Prompt,
     PromptTestCase,
     PromptTestRun,
-    PromptTestStatus,
     PromptVersion,
+    SuiteRunStatus,
 )
 from builder.services.jobs import Progress, progress_reporter
 from gateway.calls import complete, prompt_call, structured
@@ -125,10 +125,11 @@ def check_output(check: dict[str, Any], output: str, *, scope: CallScope) -> str
             if problem is not None:
                 return f"does not fit the schema: {problem.message}"
         return None
-    return _judged(value, output, scope=scope)
+    return judged(value, output, scope=scope)
 
 
-def _judged(rubric: str, output: str, *, scope: CallScope) -> str | None:
+def judged(rubric: str, output: str, *, scope: CallScope) -> str | None:
+    """None when an LLM finds ``output`` meets the rubric, else its reason (or the failure)."""
     messages = [
         {
             "role": "system",
@@ -190,8 +191,8 @@ def prompt_tests_request(
 
 
 def prompt_test_run_execute(run_id: int) -> PromptTestRun:
-    taken = PromptTestRun.objects.filter(pk=run_id, status=PromptTestStatus.QUEUED).update(
-        status=PromptTestStatus.RUNNING
+    taken = PromptTestRun.objects.filter(pk=run_id, status=SuiteRunStatus.QUEUED).update(
+        status=SuiteRunStatus.RUNNING
     )
     run = PromptTestRun.objects.select_related("version__prompt__assistant").get(pk=run_id)
     if not taken:
@@ -205,12 +206,12 @@ def prompt_test_run_execute(run_id: int) -> PromptTestRun:
             repetitions=run.repetitions,
             progress=progress,
         )
-        run.status, run.progress = PromptTestStatus.DONE, 1.0
+        run.status, run.progress = SuiteRunStatus.DONE, 1.0
         previous = (
             PromptTestRun.objects.filter(
                 version__prompt=run.version.prompt,
                 version__number__lt=run.version.number,
-                status=PromptTestStatus.DONE,
+                status=SuiteRunStatus.DONE,
             )
             .select_related("version")
             .first()
@@ -218,7 +219,7 @@ def prompt_test_run_execute(run_id: int) -> PromptTestRun:
         if previous is not None and previous.report:
             run.report["versus"] = versus(previous, run.report)
     except ValueError as error:
-        run.status, run.error = PromptTestStatus.FAILED, str(error)
+        run.status, run.error = SuiteRunStatus.FAILED, str(error)
     run.finished_at = timezone.now()
     run.save()
     return run

@@ -7,7 +7,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import Assistant, AssistantVersion, TrainingStatus
+from builder.models import (
+    Assistant,
+    AssistantVersion,
+    ConversationTestRun,
+    SuiteRunStatus,
+    TrainingRun,
+    TrainingStatus,
+)
+from builder.services.conversation_tests import conversation_tests_now
 from builder.services.nlu import nlu_data_hash
 from nlu.store import registry
 
@@ -70,12 +78,41 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+class SuiteFailed(ValidationError):
+    """Publishing stopped: the assistant requires its conversation tests to pass, and they did
+    not; ``run`` is the run that says which failed."""
+
+    def __init__(self, run: ConversationTestRun) -> None:
+        self.run = run
+        report = run.report or {}
+        if run.status != SuiteRunStatus.DONE:
+            message = f"The conversation tests could not run: {run.error}"
+        else:
+            names = ", ".join(t["name"] for t in report["tests"] if not t["passed"])
+            message = f"{report['failed']} of {report['total']} conversation tests failed: {names}."
+        super().__init__({"tests": message})
+
+
 def assistant_publish(*, assistant: Assistant, notes: str = "") -> AssistantVersion:
     """Freeze the draft as the next version and serve it, NLU model included.
 
-    Refused while the NLU has not been trained on exactly the current draft.
+    Refused while the NLU has not been trained on exactly the current draft, and, when the
+    assistant requires it, until its conversation tests pass on the draft (``SuiteFailed``).
     """
+    _publishable(assistant)
+    if assistant.publish_requires_tests:
+        if not assistant.conversation_tests.exists():
+            raise ValidationError(
+                {"tests": "Publishing requires passing conversation tests, and there are none."}
+            )
+        run = conversation_tests_now(assistant=assistant)
+        if not run.passed:
+            raise SuiteFailed(run)
+    return _publish(assistant, notes)
+
+
+def _publishable(assistant: Assistant) -> TrainingRun:
+    """The training run a new version would serve; a ValidationError says why there is none."""
     if not assistant.flows.exists():
         raise ValidationError({"flows": "Add a flow before publishing."})
     run = assistant.training_runs.first()
@@ -85,6 +122,12 @@ def assistant_publish(*, assistant: Assistant, notes: str = "") -> AssistantVers
         raise ValidationError({"nlu": f"The last NLU training failed: {run.error}"})
     if run.data_hash != nlu_data_hash(assistant):
         raise ValidationError({"nlu": "The NLU has not been trained on the latest changes yet."})
+    return run
+
+
+@transaction.atomic
+def _publish(assistant: Assistant, notes: str) -> AssistantVersion:
+    run = _publishable(assistant)  # again, inside the transaction: the draft may have moved on
     Assistant.objects.select_for_update().filter(pk=assistant.pk).first()
     last = assistant.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = AssistantVersion.objects.create(

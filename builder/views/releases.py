@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from builder import services
 from builder.forms import AssistantImportForm, NluImportForm, PublishForm
+from builder.services.versions import SuiteFailed
 from builder.views.access import AuthenticatedRequest, member_assistant, member_workspace
 
 MAX_UPLOAD_BYTES = 10_000_000
@@ -26,6 +27,9 @@ def assistant_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     notes = form.cleaned_data["notes"] if form.is_valid() else ""
     try:
         version = services.assistant_publish(assistant=assistant, notes=notes)
+    except SuiteFailed as failed:
+        messages.error(request, "Not published: " + " ".join(failed.messages))
+        return redirect("conversation-test-run", pk=failed.run.pk)
     except ValidationError as error:
         messages.error(request, "Not published: " + " ".join(error.messages))
     else:

@@ -468,6 +468,13 @@
     var input = root.querySelector("[data-test-input]");
     var socket = null;
     var stream = null;
+    var saveTest = root.querySelector("[data-save-test]");
+
+    function saveable(conversation, said) {
+      if (!saveTest) return;
+      if (conversation !== undefined) saveTest.querySelector("[data-conversation-id]").value = conversation;
+      saveTest.querySelector("button").disabled = !said;
+    }
 
     function line(kind, text) {
       var item = document.createElement("div");
@@ -520,8 +527,11 @@
         if (frame.sources && frame.sources.length) {
           line("turn", "sources: " + frame.sources.map(function (s) { return "[" + s.n + "] " + s.document + (s.heading ? " › " + s.heading : ""); }).join("; "));
         }
+      } else if (frame.type === "welcome") {
+        saveable(frame.conversation, false);
       } else if (frame.type === "turn") {
         detail(frame);
+        saveable(undefined, true);
       } else if (frame.type === "handoff") {
         line("turn", "handed over to a person");
       } else if (frame.type === "end") {

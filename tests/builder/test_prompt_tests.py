@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from builder import services
-from builder.models import Assistant, Prompt, PromptTestRun, PromptTestStatus
+from builder.models import Assistant, Prompt, PromptTestRun, SuiteRunStatus
 from builder.services.prompt_tests import check_lines, check_output
 from gateway.fake_provider import refusal, reply
 from gateway.ledger import CallScope
@@ -113,7 +113,7 @@ def test_five_repetitions_that_fail_twice_report_a_60_percent_pass_rate_with_the
 
     assert started.status_code == 202, started.json()
     run = client.get(f"/api/prompt-test-runs/{started.json()['id']}/").json()
-    assert run["status"] == PromptTestStatus.DONE, run["error"]
+    assert run["status"] == SuiteRunStatus.DONE, run["error"]
     (model,) = run["report"]["models"]
     assert (model["model"], model["runs"], model["passed"], model["pass_rate"]) == (
         "loopback:primary", 5, 3, 0.6
@@ -325,7 +325,7 @@ def test_a_new_version_still_saves_when_a_tested_model_left_the_catalogue(
 
     run = PromptTestRun.objects.get(version=version)
     assert run.model_keys == []  # the version's own model instead
-    assert run.status == PromptTestStatus.DONE
+    assert run.status == SuiteRunStatus.DONE
 
 
 def test_a_run_whose_model_left_the_catalogue_fails_with_the_reason(apology, backup):
@@ -339,5 +339,5 @@ def test_a_run_whose_model_left_the_catalogue_fails_with_the_reason(apology, bac
 
     run = prompt_test_run_execute(run.pk)
 
-    assert run.status == PromptTestStatus.FAILED
+    assert run.status == SuiteRunStatus.FAILED
     assert run.error == "No longer in the catalogue: loopback:backup."

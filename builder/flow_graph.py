@@ -17,7 +17,10 @@ Step types and their fields (every ``next``-like field names another step's id):
 - ``condition``: ``branches`` [{variable, op, value, next}] tried in order, then ``else``.
 - ``set``: ``variable`` = ``value`` (a template), then ``next``.
 - ``generate``: ``prompt`` (a prompt of the assistant, by id) with the conversation's variables,
-  streamed to the user; ``variable`` keeps the text; ``next``.
+  streamed to the user; ``variable`` keeps the text; ``next``; ``on_error`` (optional: where to
+  go when nothing could be generated). A prompt with an output schema is not shown: the reply
+  is a validated JSON object, ``variable`` keeps it as JSON text and ``response_map``
+  {variable: "json.path"} picks its fields, as for an API call.
 - ``kb_answer``: answers ``question`` (a template; default the user's last message) from the
   knowledge base, streamed with its sources; ``tags`` limits it to documents with one of them;
   ``variable`` keeps the answer; ``next``, ``no_answer`` (nothing relevant found).
@@ -104,7 +107,7 @@ def _templates(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def _assigned(step: dict[str, Any]) -> Iterator[str]:
     if step.get("type") in ("capture", "set", "generate", "kb_answer") and step.get("variable"):
         yield str(step["variable"])
-    if step.get("type") == "api_call":
+    if step.get("type") in ("api_call", "generate"):
         yield from (str(name) for name in (step.get("response_map") or {}))
 
 

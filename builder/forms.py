@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -208,10 +209,30 @@ class PromptForm(forms.Form):
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.3)
     max_tokens = forms.IntegerField(min_value=1, initial=400)
     notes = forms.CharField(required=False, max_length=500)
+    output_schema = forms.CharField(
+        required=False,
+        label="Output JSON schema",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='Optional: the reply is a JSON object valid for this schema, e.g. {"type": '
+        '"object", "properties": {"size": {"enum": ["small", "large"]}}}. A generate step '
+        "keeps the object instead of showing text.",
+    )
 
     def __init__(self, *args: Any, models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "—"), *((key, key) for key in models)]  # type: ignore[attr-defined]
+
+    def clean_output_schema(self) -> dict[str, Any] | None:
+        text = self.cleaned_data["output_schema"].strip()
+        if not text:
+            return None
+        try:
+            schema = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(f"The schema is not JSON: {error}") from None
+        if not isinstance(schema, dict):
+            raise forms.ValidationError("The schema is a JSON object.")
+        return schema
 
 
 class PromptTestCaseForm(forms.Form):

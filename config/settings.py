@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "knowledge.models.DocumentStatus",
         "EvaluationKindEnum": "builder.models.EvaluationKind",
         "EntityKindEnum": "builder.models.EntityKind",
+        "SuiteRunStatusEnum": "builder.models.SuiteRunStatus",
     },
 }
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import json_repair
+import jsonschema
 import pydantic
 
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
@@ -70,3 +71,41 @@ def reask_message(errors: list[str]) -> str:
         + "\n- ".join(errors[:10])
         + "\nReply again with the corrected JSON object only."
     )
+
+
+def schema_check(schema: Any) -> dict[str, Any]:
+    """A creator's JSON schema for an output, if it is valid and describes an object; else a
+    ValueError that says what is wrong."""
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise ValueError('The output schema describes a JSON object ("type": "object").')
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        raise ValueError(f"The output schema is not valid: {error.message}") from None
+    return schema
+
+
+def schema_model(schema: dict[str, Any]) -> type[pydantic.BaseModel]:
+    """A pydantic model that validates with a creator's JSON schema, so ``structured`` checks,
+    repairs and re-asks for it like for the gateway's own schemas."""
+    validator = jsonschema.Draft202012Validator(schema_check(schema))
+
+    class Document(pydantic.RootModel[dict[str, Any]]):
+        @pydantic.model_validator(mode="after")
+        def _fits(self) -> Document:
+            problems = sorted(validator.iter_errors(self.root), key=lambda e: list(e.path))
+            if problems:
+                raise ValueError(
+                    "; ".join(
+                        f"{'.'.join(str(p) for p in problem.path) or 'the object'}: "
+                        f"{problem.message}"
+                        for problem in problems[:5]
+                    )
+                )
+            return self
+
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return schema
+
+    return Document

@@ -19,14 +19,17 @@ from builder.api.access import member_assistant, request_user
 from builder.models import member_rows
 from runtime.consumers import MAX_TEXT_CHARS
 from runtime.engine import Turn
-from runtime.models import Channel, Conversation
+from runtime.models import Channel, Conversation, Rating
 from runtime.services import (
+    MAX_COMMENT,
     Dialog,
     DialogUnavailable,
+    FeedbackRefused,
     dialog_click,
     dialog_hear,
     dialog_open,
     dialog_start,
+    feedback_record,
 )
 from runtime.transcripts import conversations_find, transcript
 
@@ -94,6 +97,44 @@ class InteractView(APIView):
         )
 
 
+class FeedbackSerializer(serializers.Serializer[dict[str, Any]]):
+    user = serializers.CharField(max_length=64)
+    conversation = serializers.UUIDField()
+    seq = serializers.IntegerField(min_value=1, help_text="The rated message's number.")
+    rating = serializers.ChoiceField(choices=Rating.choices)
+    comment = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=MAX_COMMENT
+    )
+
+
+class FeedbackView(APIView):
+    """The end user's thumbs up or down on one of the assistant's messages of a conversation
+    over this API; thumbs-down on generated replies show up in their prompt's backtests."""
+
+    @extend_schema(request=FeedbackSerializer, responses={201: FeedbackSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        assistant = member_assistant(request, pk)
+        payload = FeedbackSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        conversation = Conversation.objects.filter(
+            pk=data["conversation"],
+            assistant=assistant,
+            channel=Channel.API,
+            end_user=data["user"],
+        ).first()
+        if conversation is None:
+            return Response(
+                {"detail": "No such conversation of this user."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        try:
+            feedback_record(str(conversation.pk), data["seq"], data["rating"], data["comment"])
+        except FeedbackRefused as refused:
+            return Response({"seq": [str(refused)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(FeedbackSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
 class ConversationSerializer(serializers.ModelSerializer[Conversation]):
     turn_count = serializers.IntegerField(read_only=True)
 
@@ -137,6 +178,7 @@ class TranscriptView(APIView):
 
 urlpatterns = [
     path("assistants/<int:pk>/interact/", InteractView.as_view(), name="interact"),
+    path("assistants/<int:pk>/feedback/", FeedbackView.as_view(), name="feedback"),
     path(
         "assistants/<int:pk>/conversations/",
         ConversationListView.as_view(),

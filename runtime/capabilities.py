@@ -12,16 +12,26 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from builder.models import PromptVersion
 from config.outbound import OutboundRefused, outbound_check
-from gateway.calls import Completion, Delta, Done, astream, prompt_call
+from gateway.calls import (
+    Completion,
+    Delta,
+    Done,
+    Structured,
+    astream,
+    prompt_call,
+    structured,
+)
 from gateway.classify import llm_classify
 from gateway.errors import GatewayError
 from gateway.ledger import CallScope
 from gateway.models import Purpose
+from gateway.structured import schema_model
 from knowledge.answering import Answer, kb_answer_stream
 from knowledge.models import KnowledgeBase
 from nlu.model import NluModel
@@ -155,6 +165,37 @@ class AssistantCapabilities:
             else:
                 self._used(Purpose.GENERATE, None, event.error.kind)
                 raise StepFailed(f"{event.error.kind}: {event.error}")
+
+    def structured(self, prompt_id: int) -> bool:
+        version = self.prompts.get(prompt_id)
+        return version is not None and version.output_schema is not None
+
+    async def extract(self, prompt_id: int, variables: dict[str, Any]) -> dict[str, Any]:
+        version = self.prompts.get(prompt_id)
+        if version is None or version.output_schema is None:
+            raise StepFailed(f"prompt {prompt_id} no longer has an output schema")
+        values = {name: variables.get(name, "") for name in version.variables}
+
+        def ask() -> Structured[Any]:
+            options = prompt_call(
+                version,
+                values,
+                purpose=Purpose.GENERATE,
+                workspace_id=self.workspace_id,
+                assistant_id=self.assistant_id,
+            )
+            messages = options.pop("messages")
+            return structured(messages, schema_model(schema), cache="off", **options)
+
+        schema = version.output_schema
+        try:
+            # Off the event loop, on a thread of its own: a slow model holds up no other chat.
+            answer = await sync_to_async(ask, thread_sensitive=False)()
+        except GatewayError as error:
+            self._used(Purpose.GENERATE, None, error.kind)
+            raise StepFailed(f"{error.kind}: {error}") from error
+        self._used(Purpose.GENERATE, answer.completion)
+        return dict(answer.value.root)
 
     async def call_api(self, step: dict[str, Any], variables: dict[str, Any]) -> Any:
         method = str(step.get("method", "GET")).upper()

@@ -19,10 +19,12 @@ from runtime.models import Channel
 from runtime.services import (
     Dialog,
     DialogUnavailable,
+    FeedbackRefused,
     dialog_click,
     dialog_hear,
     dialog_open,
     dialog_start,
+    feedback_give,
     messages_after,
 )
 
@@ -155,6 +157,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 else:
                     turn = await dialog_click(self.dialog, index, self.send_json)  # type: ignore[arg-type]
                     await self._explain(turn)
+            elif kind == "feedback":
+                await self._feedback(content)
             elif kind == "typing":
                 pass
             else:
@@ -190,6 +194,22 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(frame)
         else:
             await dialog_start(self.dialog, self.send_json)
+
+    async def _feedback(self, content: dict[str, Any]) -> None:
+        if self.dialog is None:
+            await self._error("no_conversation", "Say hello first.")
+            return
+        try:
+            feedback = await feedback_give(
+                self.dialog.conversation_id,
+                content.get("seq"),
+                content.get("rating"),
+                content.get("comment", ""),
+            )
+        except FeedbackRefused as refused:
+            await self._error("invalid", str(refused))
+            return
+        await self.send_json({"type": "feedback", "seq": feedback.seq, "rating": feedback.rating})
 
     async def _explain(self, turn: Turn) -> None:
         """The test panel shows how each turn was understood and which steps ran."""

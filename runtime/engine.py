@@ -11,6 +11,7 @@ knowledge base (when the assistant has one and it finds an answer), then a globa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -102,6 +103,15 @@ class Capabilities(Protocol):
 
     def generate(self, prompt_id: int, variables: dict[str, Any]) -> AsyncIterator[str]:
         """Text chunks; raises ``StepFailed`` when nothing could be generated."""
+        ...
+
+    def structured(self, prompt_id: int) -> bool:
+        """Whether the prompt's reply is a JSON object (it has an output schema)."""
+        ...
+
+    async def extract(self, prompt_id: int, variables: dict[str, Any]) -> dict[str, Any]:
+        """The prompt's reply as an object valid for its output schema; raises ``StepFailed``
+        when no valid one came back (the gateway repairs and re-asks first)."""
         ...
 
     async def call_api(self, step: dict[str, Any], variables: dict[str, Any]) -> Any:
@@ -469,6 +479,8 @@ class Engine:
         state.step = None
 
     async def _generate(self, step: dict[str, Any], state: State, turn: Turn, emit: Emit) -> object:
+        if self.capabilities.structured(int(step["prompt"])):
+            return await self._extract(step, state, turn)
         chunks: list[str] = []
         await emit({"type": "stream.start", "step": step["id"]})
         try:
@@ -482,6 +494,19 @@ class Engine:
         await emit({"type": "stream.end", "complete": True, "text": "".join(chunks)})
         if step.get("variable"):
             state.variables[step["variable"]] = "".join(chunks)
+        return step.get("next")
+
+    async def _extract(self, step: dict[str, Any], state: State, turn: Turn) -> object:
+        """A structured reply: kept in variables, not shown to the user."""
+        try:
+            found = await self.capabilities.extract(int(step["prompt"]), state.variables)
+        except StepFailed as failure:
+            turn.errors.append(f"{step['id']}: {failure}")
+            return step.get("on_error") or step.get("next")
+        if step.get("variable"):
+            state.variables[step["variable"]] = json.dumps(found, ensure_ascii=False)
+        for variable, path in (step.get("response_map") or {}).items():
+            state.variables[variable] = json_path(found, str(path))
         return step.get("next")
 
     async def _api_call(self, step: dict[str, Any], state: State, turn: Turn) -> object:

@@ -63,7 +63,7 @@ class TurnRecord(models.Model):
     """How one user message was understood and answered."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
-    seq = models.PositiveIntegerField()  # of the user's message
+    seq = models.PositiveIntegerField()  # of its first frame: the user's message, or the greeting
     text = models.TextField(blank=True)
     intent = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(default=0.0)
@@ -84,3 +84,29 @@ class TurnRecord(models.Model):
 
     def __str__(self) -> str:
         return f"turn #{self.seq} of {self.conversation_id}: {self.intent or 'no match'}"
+
+
+class Rating(models.TextChoices):
+    UP = "up", "Helpful"
+    DOWN = "down", "Not helpful"
+
+
+class Feedback(models.Model):
+    """An end user's thumbs up or down on one of the assistant's messages."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="feedback"
+    )
+    seq = models.PositiveIntegerField()  # of the rated message
+    rating = models.CharField(max_length=8, choices=Rating.choices)
+    comment = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="one_rating_per_message")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.rating} on #{self.seq} of {self.conversation_id}"

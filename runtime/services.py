@@ -21,7 +21,7 @@ from nlu.registry import NotPublished
 from nlu.store import registry
 from runtime.capabilities import AssistantCapabilities, Hybrid
 from runtime.engine import Engine, State, Turn
-from runtime.models import Channel, Conversation, Message, TurnRecord
+from runtime.models import Channel, Conversation, Feedback, Message, Rating, TurnRecord
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 STREAMED = ("stream.start", "stream.chunk", "stream.end")
@@ -67,7 +67,7 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
         intents = version.snapshot.get("intents", [])
     required = {i["name"]: i["required_entities"] for i in intents if i.get("required_entities")}
     latest: dict[int, PromptVersion] = {}
-    for prompt in Prompt.objects.filter(assistant=assistant).prefetch_related("versions"):
+    for prompt in Prompt.objects.filter(assistant=assistant).prefetch_related("versions__model"):
         newest = max(prompt.versions.all(), key=lambda v: v.number, default=None)
         if newest is not None:
             latest[prompt.pk] = newest
@@ -133,6 +133,7 @@ class _Frames:
     dialog: Dialog
     send: Send
     pending: list[tuple[bool, dict[str, Any]]] = field(default_factory=list)
+    first_seq: int | None = None  # of the turn's first frame: its transcript record's number
 
     async def emit(self, payload: dict[str, Any]) -> None:
         self.pending.append((False, payload))
@@ -147,7 +148,9 @@ class _Frames:
         frames, self.pending = self.pending, []
         if turn is not None:
             turn.llm = self.dialog.engine.capabilities.llm_calls_take()
-        stored = await _store(self.dialog, frames, turn, user_text, started)
+        stored = await _store(self.dialog, frames, turn, user_text, started, self.first_seq)
+        if stored and self.first_seq is None:
+            self.first_seq = stored[0]["seq"]
         for payload in stored:
             if payload["type"] not in USER_FRAMES:  # the user's own words are stored, not echoed
                 await self.send(payload)
@@ -160,6 +163,7 @@ def _store(
     turn: Turn | None,
     user_text: str,
     started: float,
+    first_seq: int | None,
 ) -> list[dict[str, Any]]:
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=dialog.conversation_id)
@@ -176,10 +180,12 @@ def _store(
         if turn is not None:
             conversation.state = dialog.state.as_dict()
             fields.append("state")
-            user_seq = next((row.seq for row in rows if row.from_user), seq)
+            # The turn's first frame (the user's message, or the greeting): a streamed answer
+            # stored its first frames before the turn ended.
+            first = first_seq if first_seq is not None else (rows[0].seq if rows else seq)
             TurnRecord.objects.create(
                 conversation=conversation,
-                seq=user_seq,
+                seq=first,
                 text=user_text,
                 intent=turn.intent or "",
                 confidence=turn.confidence,
@@ -224,3 +230,33 @@ async def dialog_click(dialog: Dialog, index: int, send: Send) -> Turn:
     turn = await dialog.engine.click(index, dialog.state, frames.emit)
     await frames.flush(turn, label, started)
     return turn
+
+
+class FeedbackRefused(ValueError):
+    """The rating names no message of the assistant in this conversation, or no rating."""
+
+
+MAX_COMMENT = 500
+
+
+def feedback_record(conversation_id: str, seq: Any, rating: Any, comment: Any = "") -> Feedback:
+    """The end user's thumbs up or down on one of the assistant's messages (rating it again
+    replaces the rating); thumbs-down on generated replies become backtests of their prompt."""
+    if rating not in Rating.values:
+        raise FeedbackRefused(f"A rating is one of: {', '.join(Rating.values)}.")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise FeedbackRefused("Say which message: its seq number.")
+    if not isinstance(comment, str):
+        raise FeedbackRefused("A comment is text.")
+    rated = Message.objects.filter(conversation_id=conversation_id, seq=seq, from_user=False)
+    if not rated.exists():
+        raise FeedbackRefused(f"No message #{seq} of the assistant in this conversation.")
+    feedback, _ = Feedback.objects.update_or_create(
+        conversation_id=conversation_id,
+        seq=seq,
+        defaults={"rating": rating, "comment": " ".join(comment.split())[:MAX_COMMENT]},
+    )
+    return feedback
+
+
+feedback_give = database_sync_to_async(feedback_record)

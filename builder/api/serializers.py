@@ -135,9 +135,15 @@ class PromptVersionSerializer(serializers.ModelSerializer[PromptVersion]):
             "temperature",
             "max_tokens",
             "notes",
+            "output_schema",
             "created_at",
         ]
         read_only_fields = ["id", "number", "variables", "created_at"]
+        extra_kwargs = {
+            "output_schema": {
+                "help_text": "A JSON schema of an object: the reply is structured (optional)."
+            }
+        }
 
 
 class PromptSerializer(AssistantOwned):

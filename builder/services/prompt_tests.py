@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -37,9 +38,10 @@ from builder.models import (
 )
 from builder.services.jobs import Progress, progress_reporter
 from gateway.calls import complete, prompt_call, structured
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, OutputInvalid
 from gateway.ledger import CallScope
 from gateway.models import LlmModel, Purpose
+from gateway.structured import schema_model
 
 KINDS = ("contains", "not contains", "regex", "json", "min length", "max length", "judge")
 MAX_REPETITIONS = 20
@@ -314,7 +316,14 @@ def _run_once(
         options["model"] = target
     started = time.perf_counter()
     try:
-        completion = complete(**options, cache="off")
+        if version.output_schema is not None:  # as production runs it: validated, repaired
+            schema = schema_model(version.output_schema)
+            messages = options.pop("messages")
+            completion = structured(messages, schema, cache="off", **options).completion
+        else:
+            completion = complete(**options, cache="off")
+    except OutputInvalid as error:
+        return [f"invalid output: {'; '.join(error.errors) or error}"], ""
     except GatewayError as error:
         return [f"no answer: {error}"], ""
     tally.latencies.append((time.perf_counter() - started) * 1000)
@@ -400,23 +409,43 @@ BACKTEST_CHECKS: dict[str, dict[str, Any]] = {
         "kind": "judge",
         "value": "Does not repeat personal data such as emails, phone or card numbers.",
     },
+    "thumbs down": {
+        "kind": "judge",
+        "value": "Answers what the user asked, correctly and helpfully.",
+    },
 }
+DISLIKED_WINDOW = 500  # the latest thumbs-down looked through
 
 
 def backtests(prompt: Prompt, limit: int = 50) -> list[dict[str, Any]]:
     """The prompt's production calls that went wrong, newest first: an output that failed
-    validation, a refusal, a cut-off answer, a blocked request, a provider failure, or a
-    guardrail hit (personal data in the prompt); each with its inputs (personal data redacted)
-    and whether a test case already replays it."""
+    validation, a refusal, a cut-off answer, a blocked request, a provider failure, a
+    guardrail hit (personal data in the prompt), or a reply the end user gave a thumbs-down;
+    each with its inputs (personal data redacted) and whether a test case already replays it."""
     from gateway.models import Call
 
+    disliked = _disliked_calls(prompt)
     recent = (
         Call.objects.filter(prompt_version__prompt=prompt)
         .exclude(purpose=Purpose.TEST)
         .select_related("prompt_version")
         .order_by("-created_at")[:BACKTEST_WINDOW]
     )
-    calls = [c for c in recent if c.outcome in FAILED_OUTCOMES or c.guards.get("pii")][:limit]
+    extra = Call.objects.filter(pk__in=disliked, prompt_version__prompt=prompt).select_related(
+        "prompt_version"
+    )
+    seen = {call.pk: call for call in [*recent, *extra]}
+    calls = sorted(
+        (
+            c
+            for c in seen.values()
+            if c.outcome in FAILED_OUTCOMES or c.guards.get("pii") or c.pk in disliked
+        ),
+        key=lambda c: c.created_at,
+        reverse=True,
+    )[:limit]
+    for call in calls:
+        call.disliked = disliked.get(call.pk)  # type: ignore[attr-defined]
     replayed = set(
         prompt.test_cases.filter(source_call__isnull=False).values_list("source_call", flat=True)
     )
@@ -431,9 +460,35 @@ def backtests(prompt: Prompt, limit: int = 50) -> list[dict[str, Any]]:
     ]
 
 
+def _disliked_calls(prompt: Prompt) -> dict[Any, str]:
+    """The LLM calls behind replies of the prompt's assistant that end users gave a
+    thumbs-down: call id to the user's comment."""
+    from runtime.models import Feedback, Rating, TurnRecord
+
+    found: dict[Any, str] = {}
+    ratings = Feedback.objects.filter(
+        conversation__assistant_id=prompt.assistant_id, rating=Rating.DOWN
+    )[:DISLIKED_WINDOW]
+    for feedback in ratings:
+        # The rated message belongs to the turn that began last before it.
+        turn = (
+            TurnRecord.objects.filter(
+                conversation_id=feedback.conversation_id, seq__lte=feedback.seq
+            )
+            .order_by("-seq")
+            .first()
+        )
+        for call in turn.llm if turn else []:
+            if call.get("request_id"):
+                found[uuid.UUID(str(call["request_id"]))] = feedback.comment
+    return found
+
+
 def _problem(call: Any) -> str:
     if call.outcome in FAILED_OUTCOMES:
         return call.outcome
+    if getattr(call, "disliked", None) is not None:
+        return "thumbs down"
     return "pii"
 
 
@@ -448,13 +503,20 @@ def backtest_case_create(*, prompt: Prompt, call_id: Any) -> PromptTestCase:
     existing = prompt.test_cases.filter(source_call=call).first()
     if existing is not None:
         return existing
+    call.disliked = _disliked_calls(prompt).get(call.pk)  # type: ignore[attr-defined]
     problem = _problem(call)
     values = {name: str(value) for name, value in (call.inputs or {}).items()}
+    check = BACKTEST_CHECKS[problem]
+    schema = call.prompt_version.output_schema if call.prompt_version else None
+    if problem == "invalid" and schema is not None:  # valid JSON is not enough: valid for this
+        check = {"kind": "json", "value": json.dumps(schema)}
+    if problem == "thumbs down" and call.disliked:  # type: ignore[attr-defined]
+        check = {"kind": "judge", "value": f"{check['value']} The user said: {call.disliked}"}  # type: ignore[attr-defined]
     case = prompt_test_case_create(
         prompt=prompt,
         name=f"Backtest: {problem} on {call.created_at:%Y-%m-%d %H:%M}",
         values=values,
-        checks=[BACKTEST_CHECKS[problem]],
+        checks=[check],
     )
     case.source_call = call
     case.save(update_fields=["source_call"])

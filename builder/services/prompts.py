@@ -11,6 +11,7 @@ from builder.models import Assistant, Prompt, PromptVersion
 from builder.services.workspaces import clean_name
 from gateway.models import LlmModel
 from gateway.prompts import template_variables
+from gateway.structured import schema_check
 
 MAX_TEMPERATURE = 2.0
 
@@ -36,10 +37,13 @@ def prompt_version_create(
     temperature: float = 0.3,
     max_tokens: int = 400,
     notes: str = "",
+    output_schema: dict[str, Any] | None = None,
 ) -> PromptVersion:
     """Freeze a new wording of the prompt as its next version; earlier versions never change.
 
-    The variables are the ``{{ name }}`` placeholders of the system text and the template.
+    The variables are the ``{{ name }}`` placeholders of the system text and the template. An
+    ``output_schema`` (a JSON schema of an object) makes the reply structured: the gateway
+    validates and repairs it, and a flow's generate step keeps the object.
     """
     if not template.strip():
         raise ValidationError({"template": "A prompt needs a template."})
@@ -51,6 +55,11 @@ def prompt_version_create(
         raise ValidationError(
             {"max_tokens": f"Leave room for the prompt in {model}'s {model.context_window} tokens."}
         )
+    if output_schema is not None:
+        try:
+            schema_check(output_schema)
+        except ValueError as error:
+            raise ValidationError({"output_schema": str(error)}) from None
     # Lock the prompt's row so two editors saving at once get consecutive numbers.
     Prompt.objects.select_for_update().filter(pk=prompt.pk).first()
     last = prompt.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -64,6 +73,7 @@ def prompt_version_create(
         temperature=temperature,
         max_tokens=max_tokens,
         notes=notes.strip()[:500],
+        output_schema=output_schema,
     )
     if prompt.test_cases.exists():  # what the new wording fixes and breaks, at once
         from builder.services.prompt_tests import prompt_tests_on_new_version

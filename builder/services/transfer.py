@@ -148,6 +148,7 @@ def _version(data: dict[str, Any]) -> dict[str, Any]:
         "temperature": float(data.get("temperature", 0.3)),
         "max_tokens": int(data.get("max_tokens", 400)),
         "notes": str(data.get("notes", "")),
+        "output_schema": data.get("output_schema"),
     }
 
 

@@ -62,6 +62,7 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
                     {
                         "system": version.system,
                         "template": version.template,
+                        "output_schema": version.output_schema,
                         "model": version.model.key if version.model else None,
                         "temperature": version.temperature,
                         "max_tokens": version.max_tokens,

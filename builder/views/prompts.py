@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -41,6 +43,7 @@ def _version_fields(form: PromptForm) -> dict[str, object]:
         "temperature": data["temperature"],
         "max_tokens": data["max_tokens"],
         "notes": data["notes"],
+        "output_schema": data["output_schema"],
     }
 
 
@@ -85,6 +88,9 @@ def prompt_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "model": latest.model.key if latest.model else "",
             "temperature": latest.temperature,
             "max_tokens": latest.max_tokens,
+            "output_schema": json.dumps(latest.output_schema, indent=1)
+            if latest.output_schema
+            else "",
         }
     form = PromptForm(request.POST or None, initial=initial, models=_models())
     form.fields["name"].disabled = True

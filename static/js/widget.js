@@ -69,6 +69,9 @@
     "input{flex:1;border:0;padding:12px;font:inherit;outline:none}" +
     "form button{border:0;background:none;color:" + color + ";font-weight:600;padding:0 14px;cursor:pointer}" +
     ".status{font-size:11px;font-weight:400;opacity:.85}" +
+    ".rate{align-self:flex-start;display:flex;gap:4px;margin:-4px 0 0 4px}" +
+    ".rate button{border:0;background:none;cursor:pointer;font-size:14px;opacity:.5;padding:2px}" +
+    ".rate button[aria-pressed=true]{opacity:1}" +
     "</style>" +
     '<button class="bubble" type="button" aria-label="Open the chat" data-testid="chat-bubble">&#128172;</button>' +
     '<section class="panel" role="dialog" aria-label="' + title.replace(/"/g, "&quot;") + '">' +
@@ -89,6 +92,7 @@
   var lastSeq = 0;
   var retry = 0;
   var streaming = null;
+  var streamSeq = null; // the streamed answer's first frame: what a rating names
   var started = false;
   var shownLocally = []; // what the user sent from this page, drawn before the server numbers it
 
@@ -99,6 +103,26 @@
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
+  }
+
+  // Thumbs up or down under a generated answer; the assistant's creators see the thumbs-down.
+  function addRating(seq) {
+    var row = document.createElement("div");
+    row.className = "rate";
+    [["up", "\uD83D\uDC4D", "Helpful"], ["down", "\uD83D\uDC4E", "Not helpful"]].forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = choice[1];
+      button.setAttribute("aria-label", choice[2]);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        if (send({ type: "feedback", seq: seq, rating: choice[0] })) {
+          row.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
+        }
+      });
+      row.appendChild(button);
+    });
+    log.appendChild(row);
   }
 
   function addButtons(buttons) {
@@ -170,6 +194,7 @@
         break;
       case "stream.start":
         streaming = add("bot", "");
+        streamSeq = frame.seq;
         break;
       case "stream.chunk":
         if (!streaming) streaming = add("bot", "");
@@ -179,6 +204,7 @@
       case "stream.end":
         if (streaming && !frame.complete) add("note", "(the answer was cut off)");
         if (frame.sources && frame.sources.length) addSources(frame.sources);
+        if (frame.complete && streamSeq) addRating(streamSeq);
         streaming = null;
         break;
       case "handoff":

@@ -1,6 +1,6 @@
 """A creator records a conversation in the test panel, saves it as a test, saves it again from
-its transcript and edits one expectation of that copy, runs the suite, and sees one test pass and one fail with the difference
-between the reply it expected and the one the assistant gave."""
+its transcript and edits one expectation of that copy, runs the suite, and sees one test pass
+and one fail with the difference between the reply it expected and the one the assistant gave."""
 
 from __future__ import annotations
 

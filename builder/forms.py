@@ -23,7 +23,12 @@ def submit(form: forms.BaseForm, service: Callable[..., T], **kwargs: Any) -> T 
     try:
         return service(**kwargs)
     except ValidationError as error:
-        form.add_error(None, error)
+        if not hasattr(error, "error_dict"):
+            form.add_error(None, error)
+            return None
+        for field, errors in error.error_dict.items():
+            # A service names its own arguments; those the form lacks show above the form.
+            form.add_error(field if field in form.fields else None, errors)
         return None
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +43,7 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
 
 
-async def _session(
+async def chat_session(
     url: str, turns: int, pause_s: tuple[float, float], tally: Tally, origin: str, timeout_s: float
 ) -> None:
     user = f"load-{uuid.uuid4().hex[:12]}"
@@ -110,7 +115,7 @@ async def loadtest_run(
 
     async def staggered(index: int) -> None:
         await asyncio.sleep(ramp_s * index / max(1, sessions))
-        await _session(url, turns, pause_s, tally, origin, timeout_s)
+        await chat_session(url, turns, pause_s, tally, origin, timeout_s)
 
     started = time.perf_counter()
     await asyncio.gather(*(staggered(i) for i in range(sessions)))
@@ -132,3 +137,53 @@ async def loadtest_run(
         "turns_per_s": round(tally.turns / elapsed, 1),
         "seconds": round(elapsed, 1),
     }
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def server_start(workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning",
+        "--workers", str(workers),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as check:
+            if check.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
+                return server, f"ws://127.0.0.1:{port}"
+        if server.poll() is not None:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not start within a minute")
+
+
+def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The server process and its worker processes."""
+    pids = [server.pid]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    return pids
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory now (``VmRSS``) or at its peak (``VmHWM``); 0 once gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    kb = next((int(line.split()[1]) for line in lines if line.startswith(f"{field}:")), 0)
+    return round(kb / 1024, 1)
+
+
+def server_peak_rss_mb(server: subprocess.Popen[bytes]) -> float:
+    """Peak resident memory of the server process and its worker processes (VmHWM)."""
+    return round(sum(memory_mb(pid, "VmHWM") for pid in server_pids(server)), 1)

@@ -69,6 +69,19 @@ def test_required_entities_are_edited_on_the_intent_page(client_for, editor, piz
     ]
 
 
+def test_requiring_an_entity_the_assistant_lacks_says_so_on_the_page(client_for, editor, pizza):
+    intent = pizza.intents.get(name="order_pizza")
+
+    response = client_for(editor).post(
+        f"/intents/{intent.pk}/", {"action": "require", "required": "crust: Which crust?"}
+    )
+
+    assert response.status_code == 200
+    assert "crust" in response.content.decode()
+    intent.refresh_from_db()
+    assert intent.required_entities == []
+
+
 def test_the_entity_page_says_where_each_entity_is_used(client_for, viewer, pizza):
     page = client_for(viewer).get(f"/assistants/{pizza.pk}/entities/").content.decode()
 

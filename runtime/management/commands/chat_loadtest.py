@@ -2,20 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from builder.demo import demo_publish, demo_seed
-from runtime.loadtest import loadtest_run
-
-ROOT = Path(__file__).resolve().parents[3]
+from runtime.loadtest import loadtest_run, server_peak_rss_mb, server_start
 
 
 class Command(BaseCommand):
@@ -45,7 +38,10 @@ class Command(BaseCommand):
         server = None
         base = options["url"]
         if base is None:
-            server, base = _start_server(options["workers"])
+            try:
+                server, base = server_start(options["workers"])
+            except RuntimeError as error:
+                raise CommandError(str(error)) from None
         try:
             report = asyncio.run(
                 loadtest_run(
@@ -55,7 +51,7 @@ class Command(BaseCommand):
                     pause_s=tuple(options["pause"]),
                 )
             )
-            report["server_peak_rss_mb"] = _peak_rss_mb(server) if server else None
+            report["server_peak_rss_mb"] = server_peak_rss_mb(server) if server else None
             report["server_workers"] = options["workers"] if server else None
         finally:
             if server is not None:
@@ -71,40 +67,3 @@ class Command(BaseCommand):
             f"turn latency p50 {latency['p50']} ms, p99 {latency['p99']} ms\n"
             f"server peak RSS {report['server_peak_rss_mb']} MB"
         )
-
-
-def _start_server(workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning",
-        "--workers", str(workers),
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as check:
-            if check.connect_ex(("127.0.0.1", port)) == 0:
-                time.sleep(1.0 if workers > 1 else 0.2)  # let every worker come up
-                return server, f"ws://127.0.0.1:{port}"
-        if server.poll() is not None:
-            raise CommandError("the server did not start")
-        time.sleep(0.2)
-    server.kill()
-    raise CommandError("the server did not start within a minute")
-
-
-def _peak_rss_mb(server: subprocess.Popen[bytes]) -> float:
-    """Peak resident memory of the server process and its worker processes (VmHWM)."""
-    pids = [server.pid]
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
-    if children.exists():
-        pids += [int(pid) for pid in children.read_text().split()]
-    total_kb = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total_kb += int(line.split()[1])
-    return round(total_kb / 1024, 1)

@@ -17,7 +17,10 @@ from typing import Any
 
 import httpx
 import numpy as np
+from django.db import transaction
 
+from builder import services
+from builder.models import Assistant
 from runtime.loadtest import SCRIPT, Tally, chat_session, memory_mb
 
 QUESTIONS = [
@@ -28,6 +31,12 @@ QUESTIONS = [
     "do you deliver to my street",
 ]
 SAMPLE_EVERY_S = 5.0
+EDITED = "Soak test"  # the assistant the run edits and retrains, beside the demo
+EDITED_INTENTS = {
+    "greet": ["hello", "hi there", "good morning", "hey", "hiya"],
+    "goodbye": ["bye", "see you later", "goodbye", "that's all, thanks", "cheers, bye"],
+    "order": ["I want a pizza", "can I order food", "one margherita please", "I'd like to order"],
+}
 
 
 @dataclass
@@ -234,3 +243,16 @@ async def soak_run(
         "warm_up_s": warm_up,
         "memory": _memory_report(samples, warm_up),
     }
+
+
+def edited_assistant(demo: Assistant) -> Assistant:
+    """The assistant a soak run edits and retrains, in the demo's workspace."""
+    edited = demo.workspace.assistants.filter(name=EDITED).first()
+    if edited is None:
+        with transaction.atomic():
+            edited = services.assistant_create(workspace=demo.workspace, name=EDITED)
+            for name, texts in EDITED_INTENTS.items():
+                services.intent_create(assistant=edited, name=name, utterances=texts)
+    # Leftovers of an interrupted run would grow the data run after run.
+    edited.intents.get(name="order").utterances.filter(text__startswith="soak phrase").delete()
+    return edited

@@ -7,21 +7,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from builder import services
 from builder.demo import DEMO_USERNAME, demo_publish, demo_seed
-from builder.models import Assistant
 from runtime.loadtest import server_pids, server_start
-from runtime.soak import Target, soak_run
-
-EDITED = "Soak test"  # the assistant the run edits and retrains, beside the demo
-EDITED_INTENTS = {
-    "greet": ["hello", "hi there", "good morning", "hey", "hiya"],
-    "goodbye": ["bye", "see you later", "goodbye", "that's all, thanks", "cheers, bye"],
-    "order": ["I want a pizza", "can I order food", "one margherita please", "I'd like to order"],
-}
+from runtime.soak import Target, edited_assistant, soak_run
 
 
 class Command(BaseCommand):
@@ -46,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError("--minutes must be positive.")
         demo = demo_seed()
         demo_publish(demo.assistant)
-        edited = _edited_assistant(demo.assistant)
+        edited = edited_assistant(demo.assistant)
         user = get_user_model().objects.get(username=DEMO_USERNAME)
         token, _ = Token.objects.get_or_create(user=user)
         try:
@@ -92,15 +82,3 @@ class Command(BaseCommand):
                 f"{memory['after_warm_up_mb']} after warm-up, {memory['end_mb']} at the end "
                 f"({memory['growth_after_warm_up_pct']:+} % since warm-up)"
             )
-
-
-def _edited_assistant(demo: Assistant) -> Assistant:
-    edited = demo.workspace.assistants.filter(name=EDITED).first()
-    if edited is None:
-        with transaction.atomic():
-            edited = services.assistant_create(workspace=demo.workspace, name=EDITED)
-            for name, texts in EDITED_INTENTS.items():
-                services.intent_create(assistant=edited, name=name, utterances=texts)
-    # Leftovers of an interrupted run would grow the data run after run.
-    edited.intents.get(name="order").utterances.filter(text__startswith="soak phrase").delete()
-    return edited

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from builder.models import Intent
 from builder.services.analysis import training_run_analyse
 from builder.services.conversation_tests import conversation_test_run_execute
 from builder.services.evaluations import evaluation_run_execute
+from builder.services.jobs import jobs_recover
 from builder.services.prompt_tests import prompt_test_run_execute
 from builder.services.suggestions import intent_synthesise
 from builder.services.training import training_run_execute
@@ -59,3 +61,17 @@ def prompt_tests(run_id: int) -> None:
 def conversation_tests(run_id: int) -> None:
     """Play an assistant's conversation tests (see ``conversation_test_run_execute``)."""
     conversation_test_run_execute(run_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def jobs_watch() -> None:
+    """Every minute: fail (and retry, for trainings) jobs whose worker stopped mid-way."""
+    recovered = jobs_recover()
+    if any(recovered.values()):
+        logger.warning("recovered jobs whose worker stopped: %s", recovered)
+
+
+@HUEY.on_startup()
+def jobs_recover_on_start() -> None:
+    """A restarted worker looks for jobs its predecessor left running, at once."""
+    jobs_watch.call_local()

@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ServiceFailures",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -165,6 +166,9 @@ HUEY: dict[str, Any] = {
         "max_delay": 0.5,
     },
 }
+# A running job that reports no progress for this long lost its worker: it is failed (and a
+# training retried) by the every-minute watch, so none stays "running" forever.
+JOB_STALE_AFTER_S = env_float("JOB_STALE_AFTER_S", 300.0, minimum=1)
 if REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
 else:

@@ -69,7 +69,7 @@ def document_ingest(document_id: int) -> Document | None:
     """Read a queued document into chunks; the task's body. Returns None when it was deleted."""
     taken = Document.objects.filter(
         pk=document_id, status__in=(DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
-    ).update(status=DocumentStatus.PROCESSING, progress=0.0, error="")
+    ).update(status=DocumentStatus.PROCESSING, progress=0.0, error="", updated_at=timezone.now())
     document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
     if document is None or not taken:
         return document
@@ -156,7 +156,9 @@ def _progress(document: Document) -> Progress:
     def report(stage: str, fraction: float) -> None:
         document.progress = min(fraction, 1.0)
         if stage != "ready":  # a ready document's row is saved with its chunks
-            Document.objects.filter(pk=document.pk).update(progress=document.progress)
+            Document.objects.filter(pk=document.pk).update(
+                progress=document.progress, updated_at=timezone.now()  # its heartbeat
+            )
         document_announce(document, stage=stage)
 
     return throttled(report)

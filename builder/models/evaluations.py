@@ -45,6 +45,8 @@ class EvaluationRun(models.Model):
     member_role: str | None  # the requesting user's role, annotated by member_rows()
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Saved with each progress report while running: a run whose worker died stops beating.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -61,6 +61,8 @@ class ConversationTestRun(models.Model):
     report = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Saved with each progress report while running: a run whose worker died stops beating.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -110,6 +112,8 @@ class PromptTestRun(models.Model):
     report = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Saved with each progress report while running: a run whose worker died stops beating.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     member_role: str | None  # the requesting user's role, annotated by member_rows()
 
     class Meta:

@@ -469,7 +469,7 @@ def conversation_test_run_execute(run_id: int) -> ConversationTestRun:
     from runtime.services import DialogUnavailable
 
     taken = ConversationTestRun.objects.filter(pk=run_id, status=SuiteRunStatus.QUEUED).update(
-        status=SuiteRunStatus.RUNNING
+        status=SuiteRunStatus.RUNNING, heartbeat_at=timezone.now()
     )
     run = ConversationTestRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

@@ -174,7 +174,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from nlu.store import registry
 
     taken = EvaluationRun.objects.filter(pk=run_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, stage="starting"
+        status=EvaluationStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
     )
     run = EvaluationRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

@@ -194,7 +194,7 @@ def prompt_tests_request(
 
 def prompt_test_run_execute(run_id: int) -> PromptTestRun:
     taken = PromptTestRun.objects.filter(pk=run_id, status=SuiteRunStatus.QUEUED).update(
-        status=SuiteRunStatus.RUNNING
+        status=SuiteRunStatus.RUNNING, heartbeat_at=timezone.now()
     )
     run = PromptTestRun.objects.select_related("version__prompt__assistant").get(pk=run_id)
     if not taken:

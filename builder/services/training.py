@@ -44,7 +44,7 @@ def training_run_execute(run_id: int) -> TrainingRun:
 
     # Taking the run is one conditional update, so two workers never train the same run.
     taken = TrainingRun.objects.filter(pk=run_id, status=TrainingStatus.QUEUED).update(
-        status=TrainingStatus.RUNNING, stage="starting"
+        status=TrainingStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
     )
     run = TrainingRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

@@ -28,6 +28,8 @@ FORMATS = {
     ".csv": "csv",
 }
 MAX_PDF_PAGES = 2_000
+MAX_ZIP_ENTRIES = 5_000  # parts of a DOCX
+MAX_ZIP_UNPACKED_BYTES = 200_000_000  # a DOCX unpacked; far above any real document
 MAX_CSV_ROWS = 50_000
 
 
@@ -274,12 +276,30 @@ def _pdf(data: bytes, stem: str) -> Parsed:
     return Parsed(str(metadata_title).strip() or stem, sections)
 
 
+def _zip_check(data: bytes) -> None:
+    """A DOCX is a zip: refuse one that would unpack to far more than a document holds (a zip
+    bomb) before anything is decompressed. Sizes come from the archive's directory, and the
+    reader stops at the declared size, so a lying directory cannot unpack more either."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise Unreadable("The file is not a valid DOCX document.") from error
+    unpacked = sum(entry.file_size for entry in entries)
+    if len(entries) > MAX_ZIP_ENTRIES or unpacked > MAX_ZIP_UNPACKED_BYTES:
+        raise Unreadable(
+            f"The DOCX would unpack to {unpacked / 1_000_000:.0f} MB in {len(entries)} parts; "
+            f"documents are at most {MAX_ZIP_UNPACKED_BYTES // 1_000_000} MB unpacked."
+        )
+
+
 def _docx(data: bytes, stem: str) -> Parsed:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _zip_check(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:

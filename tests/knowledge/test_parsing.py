@@ -121,3 +121,55 @@ def test_text_in_a_legacy_encoding_is_read():
     parsed = parse("notes.txt", "Caf\u00e9 opening hours: 8\u201318.".encode("cp1252"))
 
     assert parsed.sections[0].blocks == ["Caf\u00e9 opening hours: 8\u201318."]
+
+
+def zip_bomb(unpacked_mb: int) -> bytes:
+    """A DOCX-shaped zip whose one part unpacks to ``unpacked_mb`` MB of zeros."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as part:
+            for _ in range(unpacked_mb):
+                part.write(bytes(1_000_000))
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_posing_as_a_docx_is_refused_before_it_is_unpacked(monkeypatch):
+    monkeypatch.setattr("knowledge.parsing.MAX_ZIP_UNPACKED_BYTES", 20_000_000)
+    bomb = zip_bomb(60)
+    assert len(bomb) < 200_000  # a few hundred KB that would unpack to 60 MB
+
+    with pytest.raises(
+        Unreadable, match="would unpack to 60 MB in 2 parts; documents are at most 20 MB"
+    ):
+        parse("bomb.docx", bomb)
+
+
+def test_an_xml_bomb_in_a_docx_expands_nothing():
+    """Entities are not resolved: "billion laughs" stays a few bytes of text."""
+    import io
+    import zipfile
+
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    )
+    source = io.BytesIO(docx_bytes())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(buffer, "w") as bomb:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                body = data.decode().split("?>", 1)[1]
+                data = (laughs + body.replace("Refunds", "Refunds &d;", 1)).encode()
+            bomb.writestr(item, data)
+
+    try:
+        parsed = parse("laughs.docx", buffer.getvalue())
+    except Unreadable:
+        return  # refusing it is as good
+    text = " ".join(block for section in parsed.sections for block in section.blocks)
+    assert "hahaha" not in text

@@ -27,6 +27,7 @@ from gateway.errors import (
     BudgetExceeded,
     GatewayError,
     InjectionSuspected,
+    OutputBlocked,
     OutputInvalid,
     ProviderFailed,
     RateLimited,
@@ -34,7 +35,7 @@ from gateway.errors import (
     StreamBroken,
     Truncated,
 )
-from gateway.guards import injection_check, pii_find
+from gateway.guards import LeakGuard, injection_check, pii_find
 from gateway.ledger import CallRecord, CallScope, Usage, usage_checked
 from gateway.limits import limiter, month_spent
 from gateway.models import LlmModel, Outcome, ProviderKind, Purpose
@@ -69,6 +70,7 @@ class CallOptions(TypedDict, total=False):
     temperature: float
     max_tokens: int
     untrusted: Sequence[str] | None  # end-user text in the prompt (default: last user message)
+    confidential: str | None  # instructions a reply must not repeat (see guards.LeakGuard)
     first_token_timeout: float | None
     total_timeout: float | None
 
@@ -182,6 +184,7 @@ class _Gateway:
         temperature: float = 0.3,
         max_tokens: int = 512,
         untrusted: Sequence[str] | None = None,
+        confidential: str | None = None,
         first_token_timeout: float | None = None,
         total_timeout: float | None = None,
     ) -> None:
@@ -198,6 +201,7 @@ class _Gateway:
         self.started = time.perf_counter()
         self.input_estimate = 0
         self._exact: tuple[object, str] | None = None
+        self.leak_guard = LeakGuard.of(confidential) if confidential else None
 
     # --- before anything is sent
     def admit(self) -> None:
@@ -234,6 +238,18 @@ class _Gateway:
                 "the user's message looks like an attempt to override the assistant's instructions"
                 f" ({', '.join(flagged[0].reasons)})"
             )
+
+    def leaked(self, text: str) -> bool:
+        return self.leak_guard is not None and self.leak_guard.check(text)[0]
+
+    def leak_stopped(self, text: str) -> OutputBlocked:
+        """Record a reply stopped for repeating the system prompt; the error to raise or send."""
+        self.record.guards["leak"] = True
+        self.record.save(outcome=Outcome.BLOCKED, output=text, error_kind=OutputBlocked.kind)
+        return OutputBlocked(
+            "the reply repeated the assistant's instructions, so it was stopped",
+            request_id=self.record.id,
+        )
 
     def take_slot(self) -> None:
         """Rate limit and budget, checked after the caches (a cache hit costs nothing)."""
@@ -435,6 +451,8 @@ def complete(
             last_error = error
             continue
         completion = call.succeeded(model_row, result, started)
+        if call.leaked(completion.text):
+            raise call.leak_stopped(completion.text)
         call.record.save(outcome=call.record.attempts[-1].outcome, output=completion.text)
         call.cache_put(cache, completion)
         return completion
@@ -470,6 +488,7 @@ def stream(
 
 def _stream_chain(call: _Gateway, cache: CacheMode) -> Iterator[StreamEvent]:
     received: list[str] = []
+    shown = 0  # characters passed on: text that could begin a leak waits (see LeakGuard)
     last_error: ProviderError | None = None
     model_row: LlmModel | None = None
     started = time.perf_counter()
@@ -482,9 +501,25 @@ def _stream_chain(call: _Gateway, cache: CacheMode) -> Iterator[StreamEvent]:
                     for event in client.stream(call.request(model_row, call.messages)):
                         if isinstance(event, Delta):
                             received.append(event.text)
-                            yield event
+                            if call.leak_guard is None:
+                                yield event
+                                continue
+                            text = "".join(received)
+                            leaked, safe = call.leak_guard.check(text)
+                            if leaked:
+                                yield Failed(call.leak_stopped(text), text[:shown])
+                                return
+                            if safe > shown:
+                                yield Delta(text[shown:safe])
+                                shown = safe
                             continue
                         completion = call.succeeded(model_row, event, started)
+                        if call.leak_guard is not None:
+                            if call.leaked(completion.text):
+                                yield Failed(call.leak_stopped(completion.text), "")
+                                return
+                            if rest := "".join(received)[shown:]:
+                                yield Delta(rest)
                         call.record.save(
                             outcome=call.record.attempts[-1].outcome, output=completion.text
                         )
@@ -711,4 +746,5 @@ def prompt_call(
         "temperature": version.temperature,
         "max_tokens": version.max_tokens,
         "untrusted": rendered.untrusted,
+        "confidential": version.system,  # the creator's instructions, as written
     }

@@ -79,3 +79,9 @@ class OutputInvalid(GatewayError):
     def __init__(self, message: str, *, errors: list[str], request_id: str | None = None) -> None:
         super().__init__(message, request_id=request_id)
         self.errors = errors
+
+
+class OutputBlocked(GatewayError):
+    """The reply repeated the assistant's instructions (its system prompt); it was stopped."""
+
+    kind = "leak"

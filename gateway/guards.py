@@ -448,3 +448,44 @@ def _has_encoded_payload(text: str) -> bool:
         if all(char_class.search(match.group()) for char_class in _BASE64_CLASSES):
             return True
     return False
+
+
+# --- Leaks of the system prompt -----------------------------------------------------------------
+
+LEAK_SPAN_WORDS = 8  # this many words of the system prompt in a row, in a reply, is a leak
+_WORD = regex.compile(r"\w+")
+
+
+class LeakGuard:
+    """Watches a reply for the assistant's instructions (its system prompt) repeated word for
+    word: any ``LEAK_SPAN_WORDS`` of them in a row. While a reply streams, the words that could
+    be the start of such a run are held back until it is clear they are not, so a leak is
+    stopped before any of it is shown; ordinary text passes at once."""
+
+    def __init__(self, secret: str) -> None:
+        words = [word.lower() for word in _WORD.findall(secret)]
+        size = LEAK_SPAN_WORDS
+        self.spans = {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+        self.prefixes = {span[:length] for span in self.spans for length in range(1, size)}
+
+    @classmethod
+    def of(cls, secret: str) -> LeakGuard | None:
+        """A guard for ``secret``; None when it is too short to leak."""
+        guard = cls(secret)
+        return guard if guard.spans else None
+
+    def check(self, text: str) -> tuple[bool, int]:
+        """Whether ``text`` leaks, and how much of it may be shown now (a character index)."""
+        found = list(_WORD.finditer(text))
+        words = [match.group().lower() for match in found]
+        size = LEAK_SPAN_WORDS
+        if any(tuple(words[i : i + size]) in self.spans for i in range(len(words) - size + 1)):
+            return True, 0
+        safe = len(text)
+        if found and found[-1].end() == len(text):
+            safe = found[-1].start()  # the last word may still be growing
+        for length in range(min(size - 1, len(words)), 0, -1):
+            if tuple(words[-length:]) in self.prefixes:
+                safe = min(safe, found[-length].start())
+                break
+        return False, safe

@@ -133,6 +133,7 @@ def _call(kb: KnowledgeBase, question: str, answer: Answer) -> dict[str, Any]:
         "temperature": 0.1,
         "max_tokens": 300,
         "untrusted": [question],
+        "confidential": SYSTEM,  # the instructions; the passages may be quoted
     }
 
 

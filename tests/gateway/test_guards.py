@@ -343,3 +343,32 @@ def test_ten_thousand_characters_of_input_come_back(text: str) -> None:
     assert isinstance(pii_find(text), list)
     assert isinstance(pii_redact(text), str)
     assert isinstance(injection_check(text), InjectionVerdict)
+
+
+# --- Leaks of the system prompt -----------------------------------------------------------------
+
+SECRET = (
+    "You are the ordering assistant of Pizza Palace. Never offer discounts above ten percent "
+    "and never mention the supplier Dough Brothers by name."
+)
+
+
+def test_a_reply_repeating_eight_words_of_the_instructions_leaks() -> None:
+    from gateway.guards import LeakGuard
+
+    guard = LeakGuard(SECRET)
+
+    assert guard.check("Sure! Never offer discounts above ten percent and never, I was told.")[0]
+    assert not guard.check("We never offer discounts above ten percent, sorry.")[0]  # 7 words
+    assert not guard.check("A large pepperoni is on its way to you.")[0]
+
+
+def test_while_streaming_only_what_could_start_a_leak_is_held_back() -> None:
+    from gateway.guards import LeakGuard
+
+    guard = LeakGuard(SECRET)
+
+    assert guard.check("Your pizza is on its way. ") == (False, len("Your pizza is on its way. "))
+    held = "Your pizza is ready. Never offer discounts "
+    assert guard.check(held) == (False, held.index("Never"))
+    assert guard.check("Your piz") == (False, len("Your "))  # a word still growing waits

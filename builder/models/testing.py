@@ -45,13 +45,9 @@ class ConversationTest(models.Model):
         return self.name
 
 
-class ConversationTestRun(models.Model):
-    """One run of an assistant's conversation tests (one suite or all) on its draft."""
+class SuiteRun(models.Model):
+    """A background run of test cases: its progress while it runs, its report after."""
 
-    assistant = models.ForeignKey(
-        Assistant, on_delete=models.CASCADE, related_name="conversation_test_runs"
-    )
-    suite = models.CharField(max_length=64, blank=True)  # empty: every suite
     status = models.CharField(
         max_length=16, choices=SuiteRunStatus.choices, default=SuiteRunStatus.QUEUED
     )
@@ -63,9 +59,20 @@ class ConversationTestRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Saved with each progress report while running: a run whose worker died stops beating.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    member_role: str | None  # the requesting user's role, annotated by member_rows()
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
+
+
+class ConversationTestRun(SuiteRun):
+    """One run of an assistant's conversation tests (one suite or all) on its draft."""
+
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.CASCADE, related_name="conversation_test_runs"
+    )
+    suite = models.CharField(max_length=64, blank=True)  # empty: every suite
 
     def __str__(self) -> str:
         return f"Conversation tests of {self.assistant} ({self.status})"
@@ -96,28 +103,13 @@ class PromptTestCase(models.Model):
         return self.name
 
 
-class PromptTestRun(models.Model):
+class PromptTestRun(SuiteRun):
     """A prompt version's test cases, run ``repetitions`` times against each model: pass rates
     expose the failures one lucky run hides."""
 
     version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="test_runs")
     model_keys = models.JSONField(default=list)  # catalogue keys; empty: the version's own
     repetitions = models.PositiveSmallIntegerField(default=1)
-    status = models.CharField(
-        max_length=16, choices=SuiteRunStatus.choices, default=SuiteRunStatus.QUEUED
-    )
-    stage = models.CharField(max_length=64, blank=True)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
-    report = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Saved with each progress report while running: a run whose worker died stops beating.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    member_role: str | None  # the requesting user's role, annotated by member_rows()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Tests of {self.version} ({self.status})"

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from builder.models import Assistant, EntityKind, Intent, Workspace
 from builder.services.assistants import assistant_create
+from builder.services.conversation_tests import conversation_test_create
 from builder.services.flows import flow_create
 from builder.services.nlu import (
     entity_create,
@@ -127,6 +128,16 @@ def assistant_import(*, workspace: Workspace, document: Any, name: str | None = 
             )
         except (ValidationError, AttributeError) as error:
             raise _prefixed(_as_validation(error), f"flows[{index}]") from None
+    for index, test in enumerate(document.get("conversation_tests") or []):
+        try:
+            conversation_test_create(
+                assistant=assistant,
+                name=str(test.get("name", "")),
+                suite=str(test.get("suite", "")),
+                turns=test.get("turns"),
+            )
+        except (ValidationError, AttributeError) as error:
+            raise _prefixed(_as_validation(error), f"conversation_tests[{index}]") from None
     return assistant
 
 

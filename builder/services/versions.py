@@ -76,6 +76,10 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
         "flows": [
             {"name": flow.name, "graph": flow.graph} for flow in assistant.flows.order_by("id")
         ],
+        "conversation_tests": [
+            {"name": test.name, "suite": test.suite, "turns": test.turns}
+            for test in assistant.conversation_tests.order_by("id")
+        ],
     }
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from builder import services
 from builder.demo import demo_content_seed
 from builder.models import Assistant, Workspace
+from builder.services.conversation_tests import conversation_test_create
 from nlu.store import registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,6 +36,12 @@ def pizza(assistant: Assistant) -> Assistant:
                       "prompt": assistant.prompts.get().pk, "next": "confirm"}]  # fmt: skip
     graph["triggers"] = [*graph["triggers"], {"intent": "menu", "next": "sell"}]
     services.flow_update(flow=flow, graph=graph)
+    conversation_test_create(
+        assistant=assistant,
+        name="Hours",
+        suite="smoke",
+        turns=[{"user": "when are you open", "expect": [{"kind": "step", "value": "hours"}]}],
+    )
     return assistant
 
 
@@ -62,6 +69,7 @@ def test_export_then_import_gives_an_identical_assistant_that_behaves_the_same(
         twin = services.assistant_import(workspace=workspace, document=exported, name="Twin")
 
     assert comparable(services.assistant_export(twin)) == comparable(exported)
+    assert exported["conversation_tests"][0]["suite"] == "smoke"  # the tests came along
     theirs = registry().published_model(pizza.pk, "draft").parse_batch(PROBES)
     ours = registry().published_model(twin.pk, "draft").parse_batch(PROBES)
     assert [(p.intent, round(p.confidence, 4)) for p in ours] == [

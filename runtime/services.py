@@ -66,17 +66,29 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
         graph = version.snapshot["flows"][0]["graph"]
         intents = version.snapshot.get("intents", [])
     required = {i["name"]: i["required_entities"] for i in intents if i.get("required_entities")}
-    latest: dict[int, PromptVersion] = {}
+    # The draft runs each prompt's newest version; a published version the ones it was published
+    # with (versions are numbered from 1, so the snapshot's count is the number in force).
+    published = (
+        None
+        if draft or assistant.published_version is None
+        else {
+            prompt["id"]: len(prompt.get("versions") or [])
+            for prompt in assistant.published_version.snapshot.get("prompts", [])
+        }
+    )
+    prompts: dict[int, PromptVersion] = {}
     for prompt in Prompt.objects.filter(assistant=assistant).prefetch_related("versions__model"):
-        newest = max(prompt.versions.all(), key=lambda v: v.number, default=None)
-        if newest is not None:
-            latest[prompt.pk] = newest
+        versions = sorted(prompt.versions.all(), key=lambda v: v.number)
+        if published is not None:
+            versions = [v for v in versions if v.number <= published.get(prompt.pk, 0)]
+        if versions:
+            prompts[prompt.pk] = versions[-1]
     knowledge = KnowledgeBase.objects.filter(assistant=assistant).values_list("pk", flat=True)
     capabilities = AssistantCapabilities(
         workspace_id=assistant.workspace_id,
         assistant_id=assistant_id,
         nlu=lambda: models.published_model(assistant_id, channel),
-        prompts=latest,
+        prompts=prompts,
         knowledge_base_id=next(iter(knowledge), None),
         hybrid=Hybrid(
             assistant.hybrid_low,

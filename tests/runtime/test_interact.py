@@ -111,3 +111,20 @@ def test_the_usage_page_counts_nlu_turns_with_their_latency(
     assert "2 turns understood by the in-house NLU" in page
     transcript = client_for(viewer).get(f"/transcripts/{first['conversation']}/")
     assert "(NLU " in transcript.content.decode()
+
+
+def test_a_published_version_keeps_the_prompt_versions_it_was_published_with(pizza):
+    from runtime.services import engine_for
+
+    prompt = services.prompt_create(assistant=pizza, name="upsell", template="Sell {{ size }}.")
+    services.assistant_publish(assistant=pizza)
+    services.prompt_version_create(prompt=prompt, template="Sell {{ size }} loudly!")
+    pizza.refresh_from_db()
+
+    published = engine_for(pizza, draft=False).capabilities.prompts[prompt.pk]  # type: ignore[attr-defined]
+    draft = engine_for(pizza, draft=True).capabilities.prompts[prompt.pk]  # type: ignore[attr-defined]
+
+    assert (published.number, published.template) == (1, "Sell {{ size }}.")
+    assert (draft.number, draft.template) == (2, "Sell {{ size }} loudly!")
+    later = services.prompt_create(assistant=pizza, name="later", template="New {{ size }}.")
+    assert later.pk not in engine_for(pizza, draft=False).capabilities.prompts  # type: ignore[attr-defined]

@@ -186,6 +186,8 @@ LOGIN_REDIRECT_URL = "workspace-list"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- REST API
+# Requests per minute one account (or, unauthenticated, one address) may make to the API.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 1200, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -194,7 +196,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["builder.api.throttles.CallerRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "builder.api.schema.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "builder.api.parsers.JSONParser",
+        "builder.api.parsers.FormParser",
+        "builder.api.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "builder.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

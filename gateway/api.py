@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.http import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from builder.api.access import query_id
+from builder.api.schema import GATEWAY_ERRORS, INVALID, RETRY_AFTER
 from builder.models import Assistant, Prompt, Workspace, can_edit
 from gateway.calls import Completion, Delta, Done, astream, complete, prompt_call
 from gateway.errors import GatewayError, RateLimited
@@ -102,17 +104,17 @@ def _usage_query(request: Request) -> dict[str, Any]:
     user = cast(User, request.user)
     params = request.query_params
     workspace_id = params.get("workspace", "")
-    if not workspace_id.isdigit():
+    if not workspace_id.isdecimal():
         raise serializers.ValidationError({"workspace": "Give the workspace's id."})
-    workspace = get_object_or_404(Workspace.objects.for_member(user), pk=workspace_id)
+    workspace = get_object_or_404(Workspace.objects.for_member(user), pk=query_id(workspace_id))
     asked = params.get("assistant")
     assistant_id = None
     if asked is not None:
         assistant_id = get_object_or_404(
-            Assistant.objects.filter(workspace=workspace), pk=asked if asked.isdigit() else 0
+            Assistant.objects.filter(workspace=workspace), pk=query_id(asked)
         ).pk
     days = params.get("days", "30")
-    if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+    if not (days.isdecimal() and len(days) <= 3 and 1 <= int(days) <= MAX_DAYS):
         raise serializers.ValidationError({"days": f"Use a whole number from 1 to {MAX_DAYS}."})
     return {"workspace_id": workspace.pk, "assistant_id": assistant_id, "days": int(days)}
 
@@ -121,7 +123,9 @@ class UsageView(APIView):
     """LLM usage and cost of one workspace per day, assistant, model and purpose, with
     latency."""
 
-    @extend_schema(parameters=USAGE_PARAMETERS, responses=UsageRowSerializer(many=True))
+    @extend_schema(
+        parameters=USAGE_PARAMETERS, responses={200: UsageRowSerializer(many=True), 400: INVALID}
+    )
     def get(self, request: Request) -> Response:
         rows = usage_report(**_usage_query(request))
         serializer = UsageRowSerializer(instance=[asdict(row) for row in rows], many=True)  # type: ignore[arg-type]
@@ -142,7 +146,10 @@ class NluUsageRowSerializer(serializers.Serializer[dict[str, Any]]):
 class NluUsageView(APIView):
     """The in-house NLU's turns and latency in live conversations, per day and assistant."""
 
-    @extend_schema(parameters=USAGE_PARAMETERS, responses=NluUsageRowSerializer(many=True))
+    @extend_schema(
+        parameters=USAGE_PARAMETERS,
+        responses={200: NluUsageRowSerializer(many=True), 400: INVALID},
+    )
     def get(self, request: Request) -> Response:
         rows = nlu_usage(**_usage_query(request))
         serializer = NluUsageRowSerializer(instance=[asdict(row) for row in rows], many=True)  # type: ignore[arg-type]
@@ -185,11 +192,34 @@ def completion_body(completion: Completion) -> dict[str, Any]:
     return body
 
 
+# One server-sent event of a streamed run.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["delta", "done", "error"]},
+        "data": {
+            "type": "string",
+            "description": "JSON: ``{text}`` for a delta, the completion when done, the error "
+            "(with ``partial_text``) when it broke off.",
+        },
+    },
+    "required": ["event", "data"],
+}
+
+
 class PromptRunView(APIView):
     """Run a prompt version with values: one answer, or a stream of server-sent events
     (``delta`` with text, then ``done`` with the usage, or ``error`` after partial text)."""
 
-    @extend_schema(request=PromptRunSerializer, responses={200: dict})
+    @extend_schema(
+        request=PromptRunSerializer,
+        parameters=[RETRY_AFTER],
+        responses={
+            (200, "application/json"): dict,
+            (200, "text/event-stream"): OpenApiResponse(SSE_EVENT, "With ``stream``: events."),
+            **GATEWAY_ERRORS,
+        },
+    )
     def post(self, request: Request, pk: int) -> HttpResponseBase:
         user = cast(User, request.user)
         prompt = get_object_or_404(Prompt.objects.for_member(user), pk=pk)

@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from builder.api.access import editable, member_assistant, request_user
+from builder.api.parsers import FormParser, JSONParser, MultiPartParser
 from builder.models import member_rows
 from knowledge.answering import kb_answer
 from knowledge.index import MODES
@@ -69,6 +69,8 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
+    url = serializers.CharField(read_only=True, help_text="The page fetched; empty for a file.")
+
     class Meta:
         model = Document
         fields = [

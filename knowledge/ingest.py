@@ -157,7 +157,8 @@ def _progress(document: Document) -> Progress:
         document.progress = min(fraction, 1.0)
         if stage != "ready":  # a ready document's row is saved with its chunks
             Document.objects.filter(pk=document.pk).update(
-                progress=document.progress, updated_at=timezone.now()  # its heartbeat
+                progress=document.progress,
+                updated_at=timezone.now(),  # its heartbeat
             )
         document_announce(document, stage=stage)
 

@@ -74,7 +74,11 @@ def examples_from_jsonl(lines: Iterable[str], source: str) -> list[Example]:
 def examples_from_csv(text: str, source: str) -> list[Example]:
     """Rows of ``text,intent`` (a header row naming them is skipped)."""
     examples = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise DataError(f"{source}: the CSV cannot be read ({error}).") from None
+    for number, row in enumerate(rows, start=1):
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():

@@ -8,14 +8,15 @@ from asgiref.sync import async_to_sync
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import member_assistant, request_user
+from builder.api.access import member_assistant, query_text, request_user
+from builder.api.schema import refusal
 from builder.models import member_rows
 from runtime.consumers import MAX_TEXT_CHARS
 from runtime.engine import Turn
@@ -48,7 +49,13 @@ class InteractView(APIView):
     to carry on. Every frame has the same ``seq`` numbers the websocket uses.
     """
 
-    @extend_schema(request=InteractSerializer, responses={200: dict})
+    @extend_schema(
+        request=InteractSerializer,
+        responses={
+            200: dict,
+            409: refusal("The assistant cannot chat yet (not published, or no flow)."),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         assistant = member_assistant(request, pk)
         payload = InteractSerializer(data=request.data)
@@ -143,6 +150,15 @@ class ConversationSerializer(serializers.ModelSerializer[Conversation]):
         fields = ["id", "channel", "end_user", "version", "turn_count", "created_at", "updated_at"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Words said, or the end user's id."),
+            OpenApiParameter("channel", str, description="web, api, …"),
+            OpenApiParameter("path", str, description="How a turn was decided, e.g. fallback."),
+        ]
+    )
+)
 class ConversationListView(ListAPIView[Conversation]):
     """The assistant's conversations, newest first; ``?q=`` words said (or a user id),
     ``?channel=``, ``?path=`` (a turn decided by it, e.g. ``fallback``)."""
@@ -154,9 +170,9 @@ class ConversationListView(ListAPIView[Conversation]):
         assistant = member_assistant(request, self.kwargs["pk"])
         return conversations_find(
             assistant,
-            text=request.query_params.get("q", "")[:200],
-            channel=request.query_params.get("channel", ""),
-            path=request.query_params.get("path", ""),
+            text=query_text(request, "q")[:200],
+            channel=query_text(request, "channel"),
+            path=query_text(request, "path"),
         )
 
 

@@ -29,11 +29,14 @@ PASSWORD = "a-long-test-passphrase"
 def _test_environment() -> Iterator[None]:
     """Background jobs run in-line, so a test sees their effect when enqueue returns; so do LLM
     ledger writes (tests/gateway/test_ledger.py covers the write-behind thread); passwords hash
-    fast, since hashing strength is not what these tests are about."""
+    fast, since hashing strength is not what these tests are about; the API's rate limit is
+    out of the way (user ids repeat from test to test; tests/builder/api/test_throttle.py sets
+    its own)."""
     HUEY.immediate = True
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         LLM_LEDGER_WRITE_BEHIND=False,
+        API_REQUESTS_PER_MINUTE=1_000_000,
     ):
         yield
 

@@ -275,7 +275,9 @@ def test_chats_carry_on_when_redis_restarts(private_redis, monkeypatch):
         server.wait(timeout=15)
 
     for client in clients:
-        stored = list(Message.objects.filter(conversation_id=client.conversation).order_by("seq"))
+        stored = list(
+            Message.objects.filter(conversation_id=str(client.conversation)).order_by("seq")
+        )
         numbers = [message.seq for message in stored]
         assert numbers == list(range(1, len(numbers) + 1))
         said = [m.payload.get("text") for m in stored if m.payload.get("type") == "user"]

@@ -11,10 +11,13 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 
+from builder.api.parsers import NUL_REFUSED
 from builder.models import Assistant, can_edit
+
+MAX_ID = 2**63 - 1  # ids are 64-bit in every database
 
 
 def request_user(request: Request) -> User:
@@ -22,12 +25,25 @@ def request_user(request: Request) -> User:
     return cast(User, request.user)
 
 
+def query_id(value: str) -> int:
+    """An id given in the query, or 0 (no row's) when it is not a number a row's id can be."""
+    return int(value) if value.isdecimal() and len(value) < 20 and int(value) <= MAX_ID else 0
+
+
 def of_assistant(request: Request, rows: QuerySet[Any]) -> QuerySet[Any]:
     """Rows narrowed to ``?assistant=ID`` when the query asks for one."""
     assistant = request.query_params.get("assistant")
     if assistant is not None:
-        rows = rows.filter(assistant_id=assistant if assistant.isdigit() else 0)
+        rows = rows.filter(assistant_id=query_id(assistant))
     return rows
+
+
+def query_text(request: Request, name: str) -> str:
+    """A text parameter of the query ("" when absent); NUL characters are refused (400)."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise ValidationError({name: [NUL_REFUSED]})
+    return value
 
 
 def editable(row: Any) -> Any:

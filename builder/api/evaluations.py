@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from builder.api.access import member_assistant, request_user
+from builder.api.parsers import FormParser, JSONParser, MultiPartParser
 from builder.models import EvaluationKind, EvaluationRun, can_edit, member_rows
 from builder.services.evaluations import (
     evaluation_request,

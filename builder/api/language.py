@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from builder.api.access import editable, member_assistant, request_user
+from builder.api.schema import GATEWAY_ERRORS, RETRY_AFTER
 from builder.models import Entity, Intent, Utterance, member_rows
 from builder.services.analysis import intents_merge, latest_analysis, utterance_move
 from builder.services.suggestions import (
@@ -54,7 +55,11 @@ class IntentSuggestionsView(APIView):
     each with ``conflict`` (null, or the other intent it sits with and the closest example).
     Nothing is saved: add the ones you accept through ``/api/intents/{id}/utterances/``."""
 
-    @extend_schema(request=CountSerializer, responses={200: dict})
+    @extend_schema(
+        request=CountSerializer,
+        parameters=[RETRY_AFTER],
+        responses={200: dict, **GATEWAY_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         intent = _intent(request, pk)
         payload = CountSerializer(data=request.data)
@@ -69,7 +74,11 @@ class IntentSynthesisView(APIView):
     """Cold start: write a starting set of utterances from the intent's name and description
     and add those that do not sit with another intent (the NLU retrains)."""
 
-    @extend_schema(request=CountSerializer, responses={200: dict})
+    @extend_schema(
+        request=CountSerializer,
+        parameters=[RETRY_AFTER],
+        responses={200: dict, **GATEWAY_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         intent = _intent(request, pk)
         payload = CountSerializer(data=request.data)
@@ -85,7 +94,11 @@ class EntitySuggestionsView(APIView):
     """New values (with synonyms) for a list entity, and missing synonyms of its values; nothing
     is saved until you update the entity with the ones you accept."""
 
-    @extend_schema(request=CountSerializer, responses={200: dict})
+    @extend_schema(
+        request=CountSerializer,
+        parameters=[RETRY_AFTER],
+        responses={200: dict, **GATEWAY_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         entity = editable(
             get_object_or_404(

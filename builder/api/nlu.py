@@ -9,7 +9,13 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -18,8 +24,9 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from builder import services
-from builder.api.access import editable, member_assistant, of_assistant, request_user
+from builder.api.access import editable, member_assistant, of_assistant, query_text, request_user
 from builder.api.permissions import WorkspaceRole
+from builder.api.schema import ASSISTANT_FILTER, refusal
 from builder.api.serializers import AssistantOwned
 from builder.models import (
     NAME_MAX_LENGTH,
@@ -83,6 +90,7 @@ class IntentSerializer(AssistantOwned):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+@extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class IntentViewSet(viewsets.ModelViewSet[Intent]):
     """Intents of your assistants (``?assistant=ID``). Every change retrains the draft NLU."""
 
@@ -124,15 +132,20 @@ class IntentUtterancesView(APIView):
             member_rows(Intent.objects.all(), request_user(self.request)), pk=pk
         )
 
-    @extend_schema(responses=UtteranceSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Only utterances with this.")],
+        responses=UtteranceSerializer(many=True),
+    )
     def get(self, request: Request, pk: int) -> Response:
         utterances = self.intent(pk).utterances.all()
-        search = request.query_params.get("search", "").strip()
+        search = query_text(request, "search").strip()
         if search:
             utterances = utterances.filter(text__icontains=search)
         return Response(UtteranceSerializer(utterances, many=True).data)
 
-    @extend_schema(request=UtteranceBatchSerializer, responses=UtteranceSerializer(many=True))
+    @extend_schema(
+        request=UtteranceBatchSerializer, responses={201: UtteranceSerializer(many=True)}
+    )
     def post(self, request: Request, pk: int) -> Response:
         intent = self.intent(pk)
         if not can_edit(intent.member_role):  # type: ignore[attr-defined]
@@ -201,6 +214,7 @@ class EntitySerializer(AssistantOwned):
             self.fields["name"].read_only = True  # utterances and flows refer to it by name
 
 
+@extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class EntityViewSet(viewsets.ModelViewSet[Entity]):
     """Entities of your assistants (``?assistant=ID``): lists with synonyms, regexes, built-ins."""
 
@@ -237,6 +251,7 @@ class FlowSerializer(AssistantOwned):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+@extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class FlowViewSet(viewsets.ModelViewSet[Flow]):
     """Flows of your assistants (``?assistant=ID``); a graph with problems is refused whole."""
 
@@ -310,7 +325,10 @@ class ParseRequestSerializer(serializers.Serializer[dict[str, Any]]):
 class ParseView(APIView):
     """What the draft NLU model understands of one utterance (the test panel's view)."""
 
-    @extend_schema(request=ParseRequestSerializer, responses={200: dict})
+    @extend_schema(
+        request=ParseRequestSerializer,
+        responses={200: dict, 409: refusal("The assistant has no trained model yet.")},
+    )
     def post(self, request: Request, pk: int) -> Response:
         assistant = member_assistant(request, pk)
         payload = ParseRequestSerializer(data=request.data)
@@ -397,7 +415,10 @@ class RollbackView(APIView):
 class ExportView(APIView):
     """The whole assistant as one JSON document (``?download=1`` for a file)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        parameters=[OpenApiParameter("download", str, description="Any value: as a file.")],
+        responses={200: dict},
+    )
     def get(self, request: Request, pk: int) -> Response:
         assistant = member_assistant(request, pk)
         response = Response(services.assistant_export(assistant))
@@ -448,7 +469,15 @@ class NluTransferView(APIView):
     """NLU data in Rasa's YAML or CSV (text,intent): GET ``?kind=rasa|csv`` exports, POST
     imports and reports what was imported, skipped and why."""
 
-    @extend_schema(responses={200: str})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, enum=["rasa", "csv"], description="Default: rasa.")
+        ],
+        responses={
+            (200, "application/yaml"): OpenApiResponse(OpenApiTypes.OBJECT, "Rasa NLU YAML."),
+            (200, "text/csv"): OpenApiResponse(str, "text,intent rows."),
+        },
+    )
     def get(self, request: Request, pk: int) -> HttpResponse:
         assistant = member_assistant(request, pk)
         if request.query_params.get("kind") == "csv":

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from builder import services
-from builder.api.access import of_assistant, request_user
+from builder.api.access import of_assistant, query_id, request_user
 from builder.api.permissions import WorkspaceRole
+from builder.api.schema import ASSISTANT_FILTER, WORKSPACE_FILTER
 from builder.api.serializers import (
     AssistantSerializer,
     MembershipCreateSerializer,
@@ -55,7 +56,8 @@ class WorkspaceViewSet(viewsets.ModelViewSet[Workspace]):
 
     def perform_update(self, serializer: BaseSerializer[Workspace]) -> None:
         workspace = cast(Workspace, serializer.instance)
-        services.workspace_rename(workspace=workspace, name=serializer.validated_data["name"])
+        if "name" in serializer.validated_data:  # a PATCH may leave it out
+            services.workspace_rename(workspace=workspace, name=serializer.validated_data["name"])
 
 
 class MembershipViewSet(
@@ -121,6 +123,7 @@ LLM_POLICY_FIELDS = (
 HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold")
 
 
+@extend_schema_view(list=extend_schema(parameters=[WORKSPACE_FILTER]))
 class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
     """Assistants in your workspaces; filter with ``?workspace=ID``."""
 
@@ -131,7 +134,7 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
         assistants = Assistant.objects.for_member(request_user(self.request))
         workspace = self.request.query_params.get("workspace")
         if workspace is not None:
-            assistants = assistants.filter(workspace_id=workspace if workspace.isdigit() else 0)
+            assistants = assistants.filter(workspace_id=query_id(workspace))
         return assistants
 
     def perform_create(self, serializer: BaseSerializer[Assistant]) -> None:
@@ -172,6 +175,7 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
         services.assistant_delete(assistant=instance)
 
 
+@extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class PromptViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -171,6 +171,8 @@ def _utterances_insert(
 def _clean_utterance(
     assistant: Assistant, item: Mapping[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
+    if not isinstance(item, Mapping):
+        raise ValidationError("An utterance is a text, or an object with text and entities.")
     raw_text = item.get("text")
     if not isinstance(raw_text, str):
         raise ValidationError("An utterance needs text.")
@@ -181,12 +183,15 @@ def _clean_utterance(
         raise ValidationError(f"An utterance has at most {UTTERANCE_MAX_LENGTH} characters.")
     if text != raw_text and item.get("entities"):
         raise ValidationError("Annotate text without extra spaces (offsets would move).")
+    annotations = item.get("entities") or []
+    if not isinstance(annotations, list):
+        raise ValidationError("Annotations come as a list.")
     names = set(assistant.entities.values_list("name", flat=True))
     spans: list[dict[str, Any]] = []
-    for span in item.get("entities") or []:
+    for span in annotations:
         try:
             start, end, entity = int(span["start"]), int(span["end"]), str(span["entity"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise ValidationError("An annotation needs start, end and entity.") from None
         if not 0 <= start < end <= len(text):
             raise ValidationError(f"The annotation {start}-{end} is outside the text.")
@@ -202,6 +207,10 @@ def _clean_utterance(
 def _clean_required(
     assistant: Assistant, required: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, str]]:
+    if not isinstance(required, (list, tuple)) or not all(
+        isinstance(item, Mapping) for item in required
+    ):
+        raise ValidationError({"required_entities": "Give a list of {entity, prompt} objects."})
     names = set(assistant.entities.values_list("name", flat=True))
     cleaned = []
     for item in required:

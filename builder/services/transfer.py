@@ -402,7 +402,11 @@ def nlu_import_csv(*, assistant: Assistant, text: str) -> ImportReport:
         raise ValidationError({"file": f"Import at most {MAX_IMPORT_BYTES // 1_000_000} MB."})
     report = ImportReport()
     by_intent: dict[str, list[tuple[int, str]]] = {}
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise ValidationError({"file": f"The CSV cannot be read ({error})."}) from None
+    for number, row in enumerate(lines, start=1):
         if number == 1 and [cell.strip().lower() for cell in row[:2]] == ["text", "intent"]:
             continue
         if not row or not any(cell.strip() for cell in row):

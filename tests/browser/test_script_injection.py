@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from django.db import transaction
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from builder import services
 from builder.models import Assistant
@@ -97,7 +97,12 @@ def test_no_planted_script_runs_on_any_page(
     page: Page, live_url: str, editor, assistant: Assistant, workspace, planted
 ) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     log_in(page, live_url, "eddie")
     run = planted["run"]
     pages = [
@@ -109,11 +114,11 @@ def test_no_planted_script_runs_on_any_page(
         f"/intents/{assistant.intents.get(name='order').pk}/",
         f"/assistants/{assistant.pk}/entities/",
         f"/assistants/{assistant.pk}/prompts/",
-        f"/prompts/{planted['prompt'].pk}/",  # type: ignore[attr-defined]
+        f"/prompts/{planted['prompt'].pk}/",
         f"/assistants/{assistant.pk}/knowledge/",
         f"/assistants/{assistant.pk}/tests/",
-        f"/tests/{planted['test'].pk}/",  # type: ignore[attr-defined]
-        f"/test-runs/{run.pk}/",  # type: ignore[attr-defined]
+        f"/tests/{planted['test'].pk}/",
+        f"/test-runs/{run.pk}/",
         f"/assistants/{assistant.pk}/transcripts/",
     ]
     for path in pages:

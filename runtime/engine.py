@@ -527,7 +527,7 @@ def json_path(data: Any, path: str) -> Any:
             data = data.get(part)
         elif (
             isinstance(data, list)
-            and part.lstrip("-").isdigit()
+            and part.lstrip("-").isdecimal()
             and -len(data) <= int(part) < len(data)
         ):
             data = data[int(part)]

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import editable, member_assistant, request_user
+from builder.api.access import editable, member_assistant, query_text, request_user
 from builder.models import DEFAULT_SUITE, ConversationTest, ConversationTestRun, member_rows
 from builder.services.conversation_tests import (
     KINDS,
@@ -94,10 +94,13 @@ class RunRequestSerializer(serializers.Serializer[dict[str, Any]]):
 class ConversationTestListView(APIView):
     """An assistant's conversation tests (``?suite=`` narrows to one suite); POST adds one."""
 
-    @extend_schema(responses=ConversationTestSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("suite", str, description="Only the tests of this suite.")],
+        responses=ConversationTestSerializer(many=True),
+    )
     def get(self, request: Request, pk: int) -> Response:
         tests = member_assistant(request, pk).conversation_tests.all()
-        if suite := request.query_params.get("suite"):
+        if suite := query_text(request, "suite"):
             tests = tests.filter(suite=suite)
         return Response(ConversationTestSerializer(tests, many=True).data)
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from builder.api.access import editable, request_user
 from builder.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion, member_rows
 from builder.services.prompt_tests import (
+    KINDS,
     MAX_MODELS,
     MAX_REPETITIONS,
     backtest_case_create,
@@ -25,7 +26,7 @@ from builder.services.prompt_tests import (
 
 
 class CheckSerializer(serializers.Serializer[dict[str, Any]]):
-    kind = serializers.CharField(help_text="contains, not contains, regex, json, min length, …")
+    kind = serializers.ChoiceField(choices=list(KINDS))
     value = serializers.CharField(required=False, default="", allow_blank=True)
 
 

@@ -73,9 +73,10 @@ def check_clean(check: Any) -> dict[str, Any]:
         raise ValidationError(f"A check is one of: {', '.join(KINDS)}.")
     kind, value = check["kind"], check.get("value", "")
     if kind in ("min length", "max length"):
-        if not str(value).strip().isdigit():
+        number = str(value).strip()
+        if not (number.isdecimal() and len(number) <= 9):
             raise ValidationError(f"“{kind}” needs a whole number of characters.")
-        return {"kind": kind, "value": int(value)}
+        return {"kind": kind, "value": int(number)}
     value = "" if value is None else str(value)
     if kind == "regex":
         try:
@@ -85,7 +86,7 @@ def check_clean(check: Any) -> dict[str, Any]:
     if kind == "json" and value:
         try:
             jsonschema.Draft202012Validator.check_schema(json.loads(value))
-        except (ValueError, jsonschema.SchemaError) as error:
+        except (ValueError, RecursionError, jsonschema.SchemaError) as error:
             raise ValidationError(f"The JSON schema is not valid: {error}".split("\n")[0]) from None
     if kind in ("contains", "not contains", "judge") and not value:
         raise ValidationError(f"“{kind}” needs a text.")

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from builder import services
+from builder.api.access import query_id
 from builder.forms import PromptForm, PromptTestCaseForm, PromptTestRunForm, submit
 from builder.models import Prompt, PromptTestRun, can_edit, member_rows
 from builder.services.prompt_tests import (
@@ -137,7 +138,7 @@ def prompt_tests(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     if action == "delete":
         case = request.POST.get("case", "")
-        prompt.test_cases.filter(pk=int(case) if case.isdigit() else 0).delete()
+        prompt.test_cases.filter(pk=query_id(case)).delete()
         messages.success(request, "Test case deleted.")
         return redirect("prompt-detail", pk=pk)
     if action == "backtest":

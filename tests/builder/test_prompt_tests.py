@@ -52,6 +52,21 @@ def test_checks_are_written_one_per_line_and_bad_lines_are_named():
 
 
 @pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ({"kind": "min length", "value": "\u00b2"}, "needs a whole number"),  # "²" is a digit
+        ({"kind": "max length", "value": "9" * 30}, "needs a whole number"),
+        ({"kind": "json", "value": "[" * 5000 + "]" * 5000}, "The JSON schema is not valid"),
+    ],
+)
+def test_checks_that_only_look_like_numbers_or_schemas_are_refused(check, message):
+    from builder.services.prompt_tests import check_clean
+
+    with pytest.raises(ValidationError, match=message):
+        check_clean(check)
+
+
+@pytest.mark.parametrize(
     ("check", "output", "failure"),
     [
         ({"kind": "contains", "value": "Refund"}, "We will refund you.", None),

@@ -31,9 +31,6 @@ import io
 import itertools
 import json
 import os
-import socket
-import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +42,6 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from django.contrib.auth import get_user_model
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -62,9 +58,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from builder import services
-from config.asgi import application
 from gateway.fake_provider import FakeProvider, Reply
 from gateway.models import LlmModel, Provider, ProviderKind
+from tests.browser.conftest import serving
 from tests.nlu.conftest import UTTERANCES
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
@@ -120,22 +116,8 @@ def llm() -> Iterator[FakeProvider]:
 @pytest.fixture(scope="module")
 def live_url() -> Iterator[str]:
     """The ASGI application served by uvicorn on loopback, as in production."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(application, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving() as url:
+        yield url
 
 
 @dataclass

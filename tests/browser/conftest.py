@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import uvicorn
@@ -25,15 +27,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture
-def live_url(transactional_db: None) -> Iterator[str]:
-    """The product served by uvicorn, HTTP and websockets, exactly as in production."""
+@contextmanager
+def serving(**options: Any) -> Iterator[str]:
+    """The product served by uvicorn on a free loopback port, HTTP and websockets, exactly as in
+    production; yields its base URL and stops it after."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        application, lifespan="off", log_level="warning", ws="websockets-sansio"
-    )
+    config = uvicorn.Config(application, lifespan="off", log_level="warning", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -46,6 +47,12 @@ def live_url(transactional_db: None) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture
+def live_url(transactional_db: None) -> Iterator[str]:
+    with serving(ws="websockets-sansio") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

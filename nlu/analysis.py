@@ -30,7 +30,7 @@ import numpy as np
 
 from nlu.data import OUT_OF_SCOPE, Example, normalised
 from nlu.encoder import Encoder
-from nlu.intents import IntentConfig, out_of_fold_probabilities
+from nlu.intents import IntentConfig, out_of_fold
 
 NEAR_DUPLICATE = 0.95  # cosine similarity above which two utterances say the same thing
 NEIGHBOURS = 5
@@ -95,7 +95,7 @@ def analyse(
     texts = [example.text for example in examples]
     labels = [example.intent for example in examples]
     vectors = encoder.embed(texts)
-    probabilities = out_of_fold_probabilities(
+    probabilities, _ = out_of_fold(
         vectors, texts, labels, config=config or IntentConfig(tol=1e-3), folds=folds
     )
     return Analysis(texts, labels, vectors, probabilities).report()

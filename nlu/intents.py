@@ -1,9 +1,15 @@
-"""The intent classifier: two light linear heads, averaged.
+"""The intent classifier: two light linear heads, averaged, and the prototypes of each intent.
 
 One head reads the encoder's sentence vector (meaning, paraphrase), the other reads TF-IDF
 n-grams (the creator's exact words). Each is a multinomial logistic regression with pinned
 hyper-parameters; their probabilities are averaged. On BANKING77 the pair beats either head
 alone by more than a point (see BENCHMARKS.md).
+
+A softmax must pick some intent even for text unlike anything the assistant knows, so the
+classifier also keeps prototypes of its training utterances (the utterances themselves, or
+k-means centroids of an intent's utterances when there are many) and reports how near an
+utterance lies to the nearest of them; ``nlu.calibration.Familiarity`` folds that into the
+confidence.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class IntentConfig:
     min_df: int = 2  # character n-grams seen in fewer utterances are dropped
     max_iter: int = 1000
     tol: float = 1e-4
+    prototypes: int = 2000  # vectors kept to measure nearness, shared out evenly among intents
 
 
 def _intent_labels(labels: list[str]) -> list[str]:
@@ -59,6 +66,30 @@ def _fit_logistic(
             np.array([-bias[0] / 2, bias[0] / 2]),
         )
     return weights.astype(np.float32), bias.astype(np.float32)
+
+
+def _prototypes(
+    embeddings: np.ndarray, targets: np.ndarray, intents: int, budget: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors summarising each intent's utterances, and the intent each belongs to.
+
+    An intent keeps its own utterances when they fit its share of ``budget``, else the k-means
+    centroids of them: nearness costs one small matrix product however large the assistant.
+    """
+    from sklearn.cluster import KMeans
+
+    share = max(1, budget // max(1, intents))
+    vectors, owners = [], []
+    for column in range(intents):
+        own = embeddings[targets == column]
+        if len(own) > share:
+            centroids = KMeans(share, n_init=1, random_state=0).fit(own).cluster_centers_
+            own = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+        vectors.append(own)
+        owners.append(np.full(len(own), column, dtype=np.int32))
+    if not vectors:
+        return np.zeros((0, embeddings.shape[1]), dtype=np.float32), np.zeros(0, dtype=np.int32)
+    return np.vstack(vectors).astype(np.float32), np.concatenate(owners)
 
 
 def _refit_column(
@@ -111,6 +142,8 @@ class IntentClassifier:
         self.dense_bias = np.zeros(0, dtype=np.float32)
         self.sparse_weights = np.zeros((0, 0), dtype=np.float32)
         self.sparse_bias = np.zeros(0, dtype=np.float32)
+        self.prototypes = np.zeros((0, 0), dtype=np.float32)
+        self.prototype_owners = np.zeros(0, dtype=np.int32)
 
     def train(
         self, embeddings: np.ndarray, texts: list[str], labels: list[str]
@@ -124,6 +157,9 @@ class IntentClassifier:
         self.vectorizer.fit(texts)
         self.sparse_weights, self.sparse_bias = _fit_logistic(
             self.vectorizer.transform(texts), targets, config=self.config, c=self.config.sparse_c
+        )
+        self.prototypes, self.prototype_owners = _prototypes(
+            embeddings, targets, len(self.labels), self.config.prototypes
         )
         return self
 
@@ -175,6 +211,22 @@ class IntentClassifier:
                 column,
                 c=self.config.sparse_c,
             )
+        # Unchanged intents keep their prototypes (renumbered); edited ones get new ones.
+        edited = {index[label] for label in changed if label in index}
+        kept_vectors, kept_owners = [], []
+        for vector, owner in zip(self.prototypes, self.prototype_owners, strict=True):
+            label = self.labels[owner]
+            if label in index and index[label] not in edited:
+                kept_vectors.append(vector)
+                kept_owners.append(index[label])
+        fresh, fresh_owners = _prototypes(
+            embeddings, np.where(np.isin(targets, list(edited)), targets, -1), len(new_labels),
+            self.config.prototypes,
+        )  # fmt: skip
+        if kept_vectors:
+            fresh = np.vstack([np.asarray(kept_vectors, dtype=np.float32), fresh])
+            fresh_owners = np.concatenate([np.asarray(kept_owners, dtype=np.int32), fresh_owners])
+        refitted.prototypes, refitted.prototype_owners = fresh, fresh_owners
         return refitted
 
     def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -187,6 +239,17 @@ class IntentClassifier:
         """The serving path for one utterance: two small dot products, no matrices built."""
         indices, values = self.vectorizer.features(text)
         return self._blend(embedding @ self.dense_weights, values @ self.sparse_weights[indices])
+
+    def nearness(self, embeddings: np.ndarray) -> np.ndarray:
+        """Each utterance's cosine similarity to the nearest prototype (-1 without any)."""
+        if not len(self.prototypes):
+            return np.full(len(embeddings), -1.0, dtype=np.float32)
+        return np.asarray(embeddings @ self.prototypes.T).max(axis=1)
+
+    def nearness_one(self, embedding: np.ndarray) -> float:
+        if not len(self.prototypes):
+            return -1.0
+        return float((self.prototypes @ embedding).max())
 
     def _blend(self, dense_scores: np.ndarray, ngram_scores: np.ndarray) -> np.ndarray:
         """Average the two heads' probabilities, the n-gram head at ``sparse_weight``."""
@@ -207,6 +270,8 @@ class IntentClassifier:
             "dense_bias": self.dense_bias,
             "sparse_weights": self.sparse_weights,
             "sparse_bias": self.sparse_bias,
+            "prototypes": self.prototypes,
+            "prototype_owners": self.prototype_owners,
             **vectorizer_arrays,
         }
         component_write(directory, "intents", state, arrays)
@@ -221,18 +286,22 @@ class IntentClassifier:
         classifier.dense_bias = arrays["dense_bias"]
         classifier.sparse_weights = arrays["sparse_weights"]
         classifier.sparse_bias = arrays["sparse_bias"]
+        if "prototypes" in arrays:  # models trained before prototypes existed have none
+            classifier.prototypes = arrays["prototypes"]
+            classifier.prototype_owners = arrays["prototype_owners"]
         return classifier
 
 
-def out_of_fold_probabilities(
+def out_of_fold(
     embeddings: np.ndarray,
     texts: list[str],
     labels: list[str],
     *,
     config: IntentConfig,
     folds: int,
-) -> np.ndarray:
-    """Every utterance scored by a classifier trained on the other folds (stratified by intent).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every utterance scored by a classifier trained on the other folds (stratified by intent):
+    its probabilities and its nearness to that classifier's prototypes.
 
     Columns are the sorted distinct labels; an intent a fold never saw scores 0 there.
     """
@@ -241,6 +310,7 @@ def out_of_fold_probabilities(
     label_set = sorted(set(labels))
     folds = max(2, min(folds, min(Counter(labels).values())))
     probabilities = np.zeros((len(texts), len(label_set)), dtype=np.float32)
+    nearness = np.zeros(len(texts), dtype=np.float32)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train_rows, held_rows in splitter.split(np.zeros(len(labels)), labels):
         fold = IntentClassifier(config).train(
@@ -250,4 +320,5 @@ def out_of_fold_probabilities(
         probabilities[np.ix_(held_rows, columns)] = fold.probabilities(
             embeddings[held_rows], [texts[i] for i in held_rows]
         )
-    return probabilities
+        nearness[held_rows] = fold.nearness(embeddings[held_rows])
+    return probabilities, nearness

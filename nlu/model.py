@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import save_file
 
-from nlu.calibration import threshold_choose
+from nlu.calibration import Familiarity, threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
 from nlu.entities import Entity, EntityMatcher, resolve_overlaps
-from nlu.intents import IntentClassifier, IntentConfig, out_of_fold_probabilities
+from nlu.intents import IntentClassifier, IntentConfig, out_of_fold
 from nlu.spans import SpanConfig, SpanExtractor
 
 MODEL_FORMAT = 1
@@ -59,8 +59,10 @@ class TrainingConfig:
     intents: IntentConfig = field(default_factory=IntentConfig)
     spans: SpanConfig = field(default_factory=SpanConfig)
     calibration_folds: int = 3  # cross-validation folds when no validation set is given
-    # A retrain re-fits only the edited intents when at most this share of them changed.
+    # A retrain re-fits only the edited intents when at most this share of them changed, and
+    # keeps the threshold; below this many utterances a full training (recalibrated) is as quick.
     incremental_share: float = 0.05
+    incremental_min_utterances: int = 1000
     top_k: int = 5
 
 
@@ -77,6 +79,7 @@ class NluModel:
         spans: SpanExtractor | None = None,
         matcher: EntityMatcher | None = None,
         threshold: float,
+        familiarity: Familiarity | None = None,
         manifest: dict[str, Any],
         training_vectors: dict[str, np.ndarray] | None = None,
         training_pairs: list[tuple[str, str]] | None = None,
@@ -86,6 +89,7 @@ class NluModel:
         self.spans = spans
         self.matcher = matcher or EntityMatcher()
         self.threshold = threshold
+        self.familiarity = familiarity
         self.manifest = manifest
         # The training utterances' vectors by content hash, and (hash, intent) pairs: the next
         # training re-embeds only new text and re-fits only the intents that changed.
@@ -104,17 +108,21 @@ class NluModel:
         clean = text[:MAX_TEXT_CHARS].strip()
         if not clean:
             return Parse(text=text, intent=None, confidence=0.0)
-        probabilities = self.classifier.probabilities_one(self.encoder.embed_one(clean), clean)
-        return self._parse_from(text, clean, probabilities, threshold, now)
+        embedding = self.encoder.embed_one(clean)
+        probabilities = self.classifier.probabilities_one(embedding, clean)
+        nearness = self.classifier.nearness_one(embedding)
+        return self._parse_from(text, clean, probabilities, nearness, threshold, now)
 
     def parse_batch(self, texts: list[str], *, threshold: float | None = None) -> list[Parse]:
         clean = [text[:MAX_TEXT_CHARS].strip() for text in texts]
-        probabilities = self.classifier.probabilities(self.encoder.embed(clean), clean)
+        embeddings = self.encoder.embed(clean)
+        probabilities = self.classifier.probabilities(embeddings, clean)
+        nearness = self.classifier.nearness(embeddings)
         return [
             Parse(text=text, intent=None, confidence=0.0)
             if not cleaned
-            else self._parse_from(text, cleaned, row, threshold, None)
-            for text, cleaned, row in zip(texts, clean, probabilities, strict=True)
+            else self._parse_from(text, cleaned, row, float(near), threshold, None)
+            for text, cleaned, row, near in zip(texts, clean, probabilities, nearness, strict=True)
         ]
 
     def _parse_from(
@@ -122,20 +130,26 @@ class NluModel:
         text: str,
         clean: str,
         probabilities: np.ndarray,
+        nearness: float,
         threshold: float | None,
         now: datetime | None,
     ) -> Parse:
         order = np.argsort(-probabilities)[: self.top_k]
         labels = self.classifier.labels
-        ranking = [
-            IntentMatch(labels[i], float(probabilities[i]))
-            for i in order
-            if labels[i] != OUT_OF_SCOPE
-        ]
         best = labels[order[0]]
-        confidence = float(probabilities[order[0]])
+        probability = float(probabilities[order[0]])
+        confidence = (
+            probability
+            if self.familiarity is None
+            else self.familiarity.confidence(probability, nearness)
+        )
+        # The runners-up are tempered alike, so the ranking keeps its order and proportions.
+        factor = confidence / probability if probability > 0 else 0.0
+        ranking = [IntentMatch(best, confidence)] + [
+            IntentMatch(labels[i], min(1.0, float(probabilities[i]) * factor)) for i in order[1:]
+        ]
         cutoff = self.threshold if threshold is None else threshold
-        matched = best != OUT_OF_SCOPE and confidence >= cutoff
+        matched = confidence >= cutoff
         # Offsets refer to ``text``: the cleaned text only lost leading whitespace and a tail.
         shift = len(text) - len(text.lstrip())
         spans = self.spans.tag(clean, best) if self.spans is not None else []
@@ -150,7 +164,7 @@ class NluModel:
         return Parse(
             text=text,
             intent=best if matched else None,
-            confidence=confidence if best != OUT_OF_SCOPE else 0.0,
+            confidence=confidence,
             ranking=ranking,
             entities=entities,
         )
@@ -182,23 +196,36 @@ class NluModel:
         embeddings = encoder.embed(texts)
         keys = [text_key(text) for text in texts]
         changed = _changed_intents(previous, keys, labels, encoder, config)
+        # Out-of-scope examples are no intent: they only show how well no-match works.
+        scoped = [i for i, label in enumerate(labels) if label != OUT_OF_SCOPE]
+        scoped_embeddings = embeddings[scoped]
+        scoped_texts, scoped_labels = [texts[i] for i in scoped], [labels[i] for i in scoped]
         limit = max(3, int(config.incremental_share * len(set(labels))))
-        if previous is not None and changed is not None and len(changed) <= limit:
+        if (
+            previous is not None
+            and changed is not None
+            and len(changed) <= limit
+            and len(examples) >= config.incremental_min_utterances
+        ):
             progress("re-fitting", 0.5)
-            classifier = previous.classifier.refit(embeddings, texts, labels, changed)
+            classifier = previous.classifier.refit(
+                scoped_embeddings, scoped_texts, scoped_labels, changed - {OUT_OF_SCOPE}
+            )
             spans = (
                 previous.spans
                 if _annotations(examples) == previous.manifest.get("annotations")
                 else _train_spans(examples, config)
             )
-            threshold = previous.threshold
+            threshold, familiarity = previous.threshold, previous.familiarity
             threshold_source = "kept from the previous training"
             training = {"kind": "incremental", "refitted_intents": sorted(changed)}
         else:
             progress("training", 0.3)
-            classifier = IntentClassifier(config.intents).train(embeddings, texts, labels)
+            classifier = IntentClassifier(config.intents).train(
+                scoped_embeddings, scoped_texts, scoped_labels
+            )
             progress("calibrating", 0.5)
-            threshold, threshold_source = _calibrate(
+            threshold, threshold_source, familiarity = _calibrate(
                 classifier, embeddings, texts, labels, encoder, config, validation
             )
             progress("entities", 0.7)
@@ -209,9 +236,10 @@ class NluModel:
         manifest = {
             "format": MODEL_FORMAT,
             "encoder": encoder.identity,
-            "labels": [label for label in classifier.labels if label != OUT_OF_SCOPE],
+            "labels": classifier.labels,
             "threshold": threshold,
             "threshold_source": threshold_source,
+            "familiarity": asdict(familiarity) if familiarity is not None else None,
             "entities": spans.entity_types if spans is not None else [],
             "annotations": _annotations(examples),
             "training": training,
@@ -233,6 +261,7 @@ class NluModel:
             spans=spans,
             matcher=matcher,
             threshold=threshold,
+            familiarity=familiarity,
             manifest=manifest,
             training_vectors=dict(zip(keys, embeddings, strict=True)),
             training_pairs=list(zip(keys, labels, strict=True)),
@@ -275,6 +304,9 @@ class NluModel:
                 json.loads((directory / "entities.json").read_text())
             ),
             threshold=float(manifest["threshold"]),
+            familiarity=Familiarity(**manifest["familiarity"])
+            if manifest.get("familiarity")
+            else None,
             manifest=manifest,
             **_load_training(directory / "embeddings.safetensors"),
         )
@@ -347,20 +379,42 @@ def _calibrate(
     encoder: Encoder,
     config: TrainingConfig,
     validation: list[Example] | None,
-) -> tuple[float, str]:
-    """The no-match threshold, from a validation set or out-of-fold predictions."""
+) -> tuple[float, str, Familiarity | None]:
+    """The confidence's familiarity scaling and the no-match threshold, from a validation set
+    or from out-of-fold predictions (training's out-of-scope examples join those as they are)."""
     if validation:
-        valid_texts = [example.text for example in validation]
-        probabilities = classifier.probabilities(encoder.embed(valid_texts), valid_texts)
+        held_texts = [example.text for example in validation]
+        held_embeddings = encoder.embed(held_texts)
+        probabilities = classifier.probabilities(held_embeddings, held_texts)
+        nearness = classifier.nearness(held_embeddings)
         gold = [example.intent for example in validation]
         source = "validation set"
     else:
         cv_config = replace(config.intents, tol=1e-3)  # out-of-fold scores need less precision
-        probabilities = out_of_fold_probabilities(
-            embeddings, texts, labels, config=cv_config, folds=config.calibration_folds
+        scoped = [i for i, label in enumerate(labels) if label != OUT_OF_SCOPE]
+        outside = [i for i, label in enumerate(labels) if label == OUT_OF_SCOPE]
+        probabilities, nearness = out_of_fold(
+            embeddings[scoped],
+            [texts[i] for i in scoped],
+            [labels[i] for i in scoped],
+            config=cv_config,
+            folds=config.calibration_folds,
         )
-        gold = labels
+        if outside:  # the final classifier never saw them
+            outside_texts = [texts[i] for i in outside]
+            probabilities = np.vstack(
+                [probabilities, classifier.probabilities(embeddings[outside], outside_texts)]
+            )
+            nearness = np.concatenate([nearness, classifier.nearness(embeddings[outside])])
+        gold = [labels[i] for i in scoped + outside]
         source = "cross-validation"
-    predicted = [classifier.labels[i] for i in probabilities.argmax(axis=1)]
-    threshold, rule = threshold_choose(probabilities.max(axis=1), predicted, gold)
-    return threshold, f"{source}, {rule}"
+    top = probabilities.argmax(axis=1)
+    probability = probabilities.max(axis=1)
+    predicted = [classifier.labels[i] for i in top]
+    right = np.asarray(predicted) == np.asarray(gold)
+    familiarity = Familiarity.fit(probability[right], nearness[right])
+    confidence = (
+        probability if familiarity is None else familiarity.confidence(probability, nearness)
+    )
+    threshold, rule = threshold_choose(confidence, predicted, gold)
+    return threshold, f"{source}, {rule}", familiarity

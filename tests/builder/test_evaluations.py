@@ -168,7 +168,11 @@ def test_a_retrain_is_compared_with_the_published_model_on_the_latest_test_set(
     diff = run.metrics["regression"]
     assert diff["test_set"] == "check.jsonl"
     assert diff["accuracy_after"] < diff["accuracy_before"]
-    assert [row["text"] for row in diff["now_wrong"]] == ["are you open on sunday evening"]
+    # What the deletion broke, first of all the utterance of the deleted intent. (On this tiny
+    # assistant the borderline out-of-scope line can flip too: both are reported.)
+    now_wrong = [row["text"] for row in diff["now_wrong"]]
+    assert "are you open on sunday evening" in now_wrong
+    assert not {"I want a large margherita", "where is my pizza right now"} & set(now_wrong)
     assert "opening_hours" in [row["intent"] for row in diff["worse_intents"]]
     page = client_for(editor).get(f"/assistants/{pizza.pk}/intents/").content.decode()
     assert "Draft vs published, on check.jsonl (4 utterances)" in page
@@ -218,7 +222,9 @@ def test_an_error_is_fixed_from_the_report_in_one_click_and_the_retrain_shows_it
     assert "Added to order_pizza" in response.content.decode()
     assert pizza.intents.get(name="order_pizza").utterances.filter(text=missed).exists()
     diff = pizza.training_runs.filter(status="done").first().metrics["regression"]
-    assert {"text": missed, "expected": "order_pizza"}.items() <= diff["now_right"][0].items()
+    assert {"text": missed, "expected": "order_pizza"} in [
+        {"text": row["text"], "expected": row["expected"]} for row in diff["now_right"]
+    ]
     intents_page = client.get(f"/assistants/{pizza.pk}/intents/").content.decode()
     assert f"“{missed}”: order_pizza, was" in intents_page
 

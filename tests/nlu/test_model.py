@@ -8,7 +8,7 @@ import pytest
 
 from nlu.data import EntitySpan, Example
 from nlu.encoder import Encoder
-from nlu.model import NluModel
+from nlu.model import NluModel, TrainingConfig
 from tests.nlu.conftest import pizza_examples
 
 
@@ -27,12 +27,20 @@ def test_it_recognises_paraphrases_it_never_saw(pizza_model: NluModel) -> None:
 
 
 def test_the_ranking_lists_alternatives_best_first(pizza_model: NluModel) -> None:
-    ranking = pizza_model.parse("where is my pizza").ranking
+    parse = pizza_model.parse("where is my pizza")
+    ranking = parse.ranking
     assert next(match.name for match in ranking) == "track_order"
     assert len(ranking) == 4
     confidences = [match.confidence for match in ranking]
     assert confidences == sorted(confidences, reverse=True)
-    assert sum(confidences) == pytest.approx(1.0, abs=1e-4)
+    assert confidences[0] == parse.confidence
+    # Tempered alike: the candidates keep the classifier's proportions.
+    embedding = pizza_model.encoder.embed_one(parse.text)
+    probabilities = pizza_model.classifier.probabilities_one(embedding, parse.text)
+    shares = sorted(probabilities, reverse=True)
+    assert [c / confidences[0] for c in confidences] == pytest.approx(
+        [p / shares[0] for p in shares], abs=1e-4
+    )
 
 
 def test_out_of_scope_utterances_come_back_as_no_match_when_calibrated_on_examples(
@@ -53,8 +61,33 @@ def test_out_of_scope_utterances_come_back_as_no_match_when_calibrated_on_exampl
         Example(text="play some jazz music", intent="oos"),
     ]
     model = NluModel.train(pizza_examples(), encoder=encoder, validation=validation)
-    assert model.manifest["threshold_source"] == "validation set, out-of-scope examples"
+    assert model.manifest["threshold_source"] == (
+        "validation set, correct-answer quantile, rejects 100.0% of 3 out-of-scope examples"
+    )
     assert model.parse("how tall is mount everest").intent is None
+    assert model.parse("I want to order a pizza").intent == "order_pizza"
+
+
+@pytest.mark.parametrize(
+    "text", ["what is the capital of peru", "how tall is mount everest", "play some jazz music"]
+)
+def test_off_topic_text_is_no_match_without_any_out_of_scope_examples(
+    pizza_model: NluModel, text: str
+) -> None:
+    parse = pizza_model.parse(text)
+    assert parse.intent is None, parse
+    assert parse.confidence < pizza_model.threshold
+
+
+def test_out_of_scope_training_examples_are_no_intent_but_measure_no_match(
+    encoder: Encoder,
+) -> None:
+    outside = ["what is the capital of peru", "how do I renew my passport", "who won the world cup"]
+    examples = [*pizza_examples(), *(Example(text=t, intent="oos") for t in outside)]
+    model = NluModel.train(examples, encoder=encoder)
+    assert "oos" not in model.classifier.labels
+    assert model.manifest["threshold_source"].endswith("of 3 out-of-scope examples")
+    assert model.parse("play some jazz music").intent is None
     assert model.parse("I want to order a pizza").intent == "order_pizza"
 
 
@@ -107,7 +140,11 @@ def test_editing_one_intent_refits_only_that_intent(
     pizza_model.save(tmp_path / "before")
     previous = NluModel.load(tmp_path / "before", encoder=encoder)
     edited = [*pizza_examples(), Example("do you have gluten free bases", "order_pizza")]
-    retrained = NluModel.train(edited, encoder=encoder, previous=previous)
+    assert NluModel.train(edited, encoder=encoder, previous=previous).manifest["training"] == {
+        "kind": "full"  # a small assistant retrains (and recalibrates) fully: it is as quick
+    }
+    quick = TrainingConfig(incremental_min_utterances=0)  # as if it were large
+    retrained = NluModel.train(edited, encoder=encoder, previous=previous, config=quick)
     assert retrained.manifest["training"] == {
         "kind": "incremental",
         "refitted_intents": ["order_pizza"],

@@ -92,10 +92,26 @@ def within_one_edit(a: str, b: str) -> bool:
     return shorter[i:] == longer[i + 1 :]
 
 
+TYPO_MIN_LETTERS = 6  # shorter words must match exactly (or as plural/singular)
+
+
 def _word_matches(word: str, expected: str) -> bool:
     if word == expected or singular(word) == singular(expected):
         return True
-    return len(expected) >= 6 and within_one_edit(word, expected)
+    return len(expected) >= TYPO_MIN_LETTERS and within_one_edit(word, expected)
+
+
+def _keys(word: str, *, typo_min: int) -> set[str]:
+    """Index keys of a word: two words that ``_word_matches`` share at least one.
+
+    Its singular, and for words long enough to forgive a typo the word and its one-letter
+    deletions: one substitution, insertion, deletion or swap leaves a deletion in common.
+    """
+    keys = {singular(word)}
+    if len(word) >= typo_min:
+        keys.add(word)
+        keys.update(word[:i] + word[i + 1 :] for i in range(len(word)))
+    return keys
 
 
 @dataclass
@@ -128,6 +144,12 @@ class EntityMatcher:
             ),
             key=lambda phrase: -len(phrase[2]),
         )
+        # Where each phrase may start, by the index keys of its first word: a word of the text
+        # is then compared with the few phrases that can start there, not with every phrase.
+        self._starts: dict[str, list[int]] = {}
+        for index, (_, _, words) in enumerate(self._phrases):
+            for key in _keys(words[0], typo_min=TYPO_MIN_LETTERS):
+                self._starts.setdefault(key, []).append(index)
 
     def find(self, text: str, *, now: datetime | None = None) -> list[Entity]:
         """Every entity in ``text``, overlaps resolved in favour of the longer match."""
@@ -144,13 +166,23 @@ class EntityMatcher:
         if not self._phrases:
             return
         words = [(fold(m.group()), m.start(), m.end()) for m in WORD.finditer(text)]
-        for entity, value, phrase in self._phrases:
-            size = len(phrase)
-            for i in range(len(words) - size + 1):
-                window = words[i : i + size]
-                if all(_word_matches(w, p) for (w, _, _), p in zip(window, phrase, strict=True)):
+        found = []
+        for i, (word, _, _) in enumerate(words):
+            # A text word one letter shorter than a phrase word may still be its typo.
+            keys = _keys(word, typo_min=TYPO_MIN_LETTERS - 1)
+            candidates = {index for key in keys for index in self._starts.get(key, ())}
+            for index in candidates:
+                entity, value, phrase = self._phrases[index]
+                window = words[i : i + len(phrase)]
+                if len(window) == len(phrase) and all(
+                    _word_matches(w, p) for (w, _, _), p in zip(window, phrase, strict=True)
+                ):
                     start, end = window[0][1], window[-1][2]
-                    yield Entity(start, end, entity, text[start:end], value, "list")
+                    found.append(
+                        (index, i, Entity(start, end, entity, text[start:end], value, "list"))
+                    )
+        found.sort(key=lambda match: match[:2])  # longest phrases first, as they were defined
+        yield from (entity for _, _, entity in found)
 
     def _regex_matches(self, text: str) -> Iterable[Entity]:
         for entity, pattern in self._compiled:

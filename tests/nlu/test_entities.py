@@ -47,6 +47,18 @@ def test_list_values_match_across_case_plurals_typos_and_synonyms(matcher: Entit
     ]
 
 
+@pytest.mark.parametrize(
+    "typed", ["pepperonni", "peperoni", "pepperomi", "peppreoni", "PEPPERONIS", "Pepperoni"]
+)
+def test_one_typo_anywhere_in_a_long_word_still_matches(matcher: EntityMatcher, typed: str) -> None:
+    """An added, missing, wrong or swapped letter, a plural, another case."""
+    assert found(matcher, f"a {typed} pizza") == [("topping", typed, "pepperoni")]
+
+
+def test_two_typos_do_not_match(matcher: EntityMatcher) -> None:
+    assert found(matcher, "a peperonni pizza") == []
+
+
 def test_short_words_do_not_match_by_typo(matcher: EntityMatcher) -> None:
     assert found(matcher, "a mall pizza") == []
 

@@ -148,7 +148,8 @@ def server_start(workers: int) -> tuple[subprocess.Popen[bytes], str]:
         port = probe.getsockname()[1]
     command = [
         sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning",
+        "--port", str(port), "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+        "--log-level", "warning",
         "--workers", str(workers),
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())  # noqa: S603

@@ -14,6 +14,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.db import transaction
+from django.utils import timezone
 
 from builder.models import Assistant, Prompt, PromptVersion
 from knowledge.models import KnowledgeBase
@@ -178,25 +179,23 @@ def _store(
     first_seq: int | None,
 ) -> list[dict[str, Any]]:
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=dialog.conversation_id)
-        seq = conversation.last_seq
-        rows = []
-        for from_user, payload in frames:
-            seq += 1
-            rows.append(
-                Message(conversation=conversation, seq=seq, from_user=from_user, payload=payload)
+        seq = _claim(dialog, len(frames), dialog.state.as_dict() if turn is not None else None)
+        rows = [
+            Message(
+                conversation_id=dialog.conversation_id,
+                seq=number,
+                from_user=from_user,
+                payload=payload,
             )
+            for number, (from_user, payload) in enumerate(frames, start=seq - len(frames) + 1)
+        ]
         Message.objects.bulk_create(rows)
-        conversation.last_seq = seq
-        fields = ["last_seq", "updated_at"]
         if turn is not None:
-            conversation.state = dialog.state.as_dict()
-            fields.append("state")
             # The turn's first frame (the user's message, or the greeting): a streamed answer
             # stored its first frames before the turn ended.
             first = first_seq if first_seq is not None else (rows[0].seq if rows else seq)
-            TurnRecord.objects.create(
-                conversation=conversation,
+            record = TurnRecord(
+                conversation_id=dialog.conversation_id,
                 seq=first,
                 text=user_text,
                 intent=turn.intent or "",
@@ -212,9 +211,29 @@ def _store(
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 nlu_ms=turn.nlu_ms,
             )
-        conversation.save(update_fields=fields)
+            TurnRecord.objects.bulk_create([record])
     dialog.last_seq = seq
     return [{"seq": row.seq, **row.payload} for row in rows]
+
+
+def _claim(dialog: Dialog, count: int, state: dict[str, Any] | None) -> int:
+    """Number the next ``count`` frames (and store the new state): the last number claimed.
+
+    One UPDATE, on condition that nobody wrote since this socket last did; it also locks the
+    row until the transaction ends. Another socket on the same conversation (a second tab)
+    makes the condition fail: then the row is locked and read first.
+    """
+    changes: dict[str, Any] = {"updated_at": timezone.now()}
+    if state is not None:
+        changes["state"] = state
+    conversations = Conversation.objects.filter(pk=dialog.conversation_id)
+    seq = dialog.last_seq + count
+    if conversations.filter(last_seq=dialog.last_seq).update(last_seq=seq, **changes):
+        return seq
+    current = conversations.select_for_update().values_list("last_seq", flat=True).get()
+    seq = current + count
+    conversations.update(last_seq=seq, **changes)
+    return seq
 
 
 async def dialog_start(dialog: Dialog, send: Send) -> Turn:

@@ -210,3 +210,33 @@ async def test_a_site_list_with_a_star_lets_any_site_embed_the_chat(pizza):
     await sync_to_async(services.assistant_update)(assistant=pizza, allowed_origins=["*"])
 
     assert await open_public(pizza, "https://anywhere.example.org")
+
+
+async def test_two_tabs_on_one_conversation_share_one_numbering(client_for, editor, pizza):
+    first, _ = await open_chat(client_for, editor, pizza)
+    await first.send_json_to({"type": "hello", "user": "visitor-tabs"})
+    conversation = (await first.receive_json_from(timeout=10))["conversation"]
+    await first.receive_json_from(timeout=10)  # the greeting, seq 1
+    second, _ = await open_chat(client_for, editor, pizza)
+    await second.send_json_to(
+        {"type": "hello", "user": "visitor-tabs", "conversation": conversation, "last_seq": 1}
+    )
+    assert (await second.receive_json_from(timeout=10))["resumed"] is True
+
+    replies = []
+    for chat, text in [(first, "when are you open"), (second, "where is my order")] * 2:
+        await chat.send_json_to({"type": "text", "text": text})
+        replies.append((await frames_until(chat, "text"))[-1]["seq"])
+    await first.disconnect()
+    await second.disconnect()
+
+    # Each tab wrote after the other did: every frame still got the next number.
+    assert replies == [3, 5, 7, 9]
+    stored = await sync_to_async(
+        lambda: list(
+            Conversation.objects.get(pk=conversation)
+            .messages.order_by("seq")
+            .values_list("seq", flat=True)
+        )
+    )()
+    assert stored == list(range(1, 10))

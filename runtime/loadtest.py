@@ -185,6 +185,18 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
     return round(kb / 1024, 1)
 
 
+def server_cpu_s(server: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user and system) the server process and its workers have used so far."""
+    ticks = 0
+    for pid in server_pids(server):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def server_peak_rss_mb(server: subprocess.Popen[bytes]) -> float:
     """Peak resident memory of the server process and its worker processes (VmHWM)."""
     return round(sum(memory_mb(pid, "VmHWM") for pid in server_pids(server)), 1)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 
 import pytest
 
 from builder.demo import demo_publish, demo_seed
-from runtime.loadtest import loadtest_run
+from runtime.loadtest import loadtest_run, server_cpu_s
 from tests.browser.conftest import live_url  # noqa: F401 - the real server fixture
 
 
@@ -35,3 +38,18 @@ def test_a_server_that_is_not_there_counts_as_errors_not_a_crash() -> None:
 
     assert report["errors"] == 2
     assert report["lost_messages"] == 2
+
+
+def test_server_cpu_counts_the_time_a_process_spent_working() -> None:
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+    process = subprocess.Popen([sys.executable, "-c", burn + "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while server_cpu_s(process) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spent = server_cpu_s(process)
+        time.sleep(0.3)  # now it sleeps: no more CPU
+        assert 0.3 <= spent <= server_cpu_s(process) < spent + 0.1
+    finally:
+        process.kill()
+        process.wait()

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from builder.demo import demo_publish, demo_seed
-from runtime.loadtest import loadtest_run, server_peak_rss_mb, server_start
+from runtime.loadtest import loadtest_run, server_cpu_s, server_peak_rss_mb, server_start
 
 
 class Command(BaseCommand):
@@ -42,6 +42,7 @@ class Command(BaseCommand):
                 server, base = server_start(options["workers"])
             except RuntimeError as error:
                 raise CommandError(str(error)) from None
+        cpu_before = server_cpu_s(server) if server else 0.0
         try:
             report = asyncio.run(
                 loadtest_run(
@@ -52,6 +53,13 @@ class Command(BaseCommand):
                 )
             )
             report["server_peak_rss_mb"] = server_peak_rss_mb(server) if server else None
+            # Per turn, each session's hello included: steadier than latency on a busy machine.
+            handled = report["turns"] + report["sessions"]
+            report["server_cpu_ms_per_turn"] = (
+                round((server_cpu_s(server) - cpu_before) * 1000 / max(1, handled), 2)
+                if server
+                else None
+            )
             report["server_workers"] = options["workers"] if server else None
         finally:
             if server is not None:
@@ -65,5 +73,6 @@ class Command(BaseCommand):
             f"lost {report['lost_messages']}, duplicates {report['duplicate_messages']}, "
             f"wrong replies {report['wrong_replies']}, errors {report['errors']}\n"
             f"turn latency p50 {latency['p50']} ms, p99 {latency['p99']} ms\n"
-            f"server peak RSS {report['server_peak_rss_mb']} MB"
+            f"server peak RSS {report['server_peak_rss_mb']} MB, "
+            f"CPU {report['server_cpu_ms_per_turn']} ms per turn"
         )

@@ -39,7 +39,7 @@ from builder.models import (
     ConversationTestRun,
     SuiteRunStatus,
 )
-from builder.services.jobs import Progress, progress_reporter
+from builder.services.jobs import Progress, job_take, progress_reporter
 from builder.services.prompt_tests import judged
 from gateway.ledger import CallScope
 from gateway.models import Purpose
@@ -468,8 +468,11 @@ def conversation_test_run_execute(run_id: int) -> ConversationTestRun:
     """Run a queued run (once; a run another worker took is left to it)."""
     from runtime.services import DialogUnavailable
 
-    taken = ConversationTestRun.objects.filter(pk=run_id, status=SuiteRunStatus.QUEUED).update(
-        status=SuiteRunStatus.RUNNING, heartbeat_at=timezone.now()
+    taken = job_take(
+        ConversationTestRun,
+        run_id,
+        queued=SuiteRunStatus.QUEUED,
+        running=SuiteRunStatus.RUNNING,
     )
     run = ConversationTestRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

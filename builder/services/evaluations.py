@@ -21,7 +21,7 @@ from builder.models import (
     EvaluationStatus,
 )
 from builder.services.comparison import ComparisonStopped
-from builder.services.jobs import Progress, progress_reporter
+from builder.services.jobs import Progress, job_take, progress_reporter
 from builder.services.nlu import name_importable
 from gateway.models import LlmModel
 from nlu.data import (
@@ -173,8 +173,12 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from nlu.registry import NotPublished
     from nlu.store import registry
 
-    taken = EvaluationRun.objects.filter(pk=run_id, status=EvaluationStatus.QUEUED).update(
-        status=EvaluationStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
+    taken = job_take(
+        EvaluationRun,
+        run_id,
+        queued=EvaluationStatus.QUEUED,
+        running=EvaluationStatus.RUNNING,
+        stage="starting",
     )
     run = EvaluationRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

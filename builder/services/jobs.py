@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from builder.models import Assistant
@@ -30,6 +30,18 @@ def throttled(report: Progress) -> Progress:
         report(stage, fraction)
 
     return progress
+
+
+def job_take(
+    run_model: type[Model], run_id: int, *, queued: str, running: str, **fields: Any
+) -> bool:
+    """Mark a queued run as running, with its first heartbeat; False when it was not queued
+    (another worker took it, or it already finished). One conditional UPDATE, so two workers
+    never run the same job."""
+    taken = run_model._default_manager.filter(pk=run_id, status=queued).update(
+        status=running, heartbeat_at=timezone.now(), **fields
+    )
+    return bool(taken)
 
 
 def progress_reporter(run: Any, announce: Callable[[Any], None]) -> Progress:

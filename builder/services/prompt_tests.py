@@ -36,7 +36,7 @@ from builder.models import (
     PromptVersion,
     SuiteRunStatus,
 )
-from builder.services.jobs import Progress, progress_reporter
+from builder.services.jobs import Progress, job_take, progress_reporter
 from gateway.calls import complete, prompt_call, structured
 from gateway.errors import GatewayError, OutputInvalid
 from gateway.ledger import CallScope
@@ -194,8 +194,8 @@ def prompt_tests_request(
 
 
 def prompt_test_run_execute(run_id: int) -> PromptTestRun:
-    taken = PromptTestRun.objects.filter(pk=run_id, status=SuiteRunStatus.QUEUED).update(
-        status=SuiteRunStatus.RUNNING, heartbeat_at=timezone.now()
+    taken = job_take(
+        PromptTestRun, run_id, queued=SuiteRunStatus.QUEUED, running=SuiteRunStatus.RUNNING
     )
     run = PromptTestRun.objects.select_related("version__prompt__assistant").get(pk=run_id)
     if not taken:
@@ -223,6 +223,11 @@ def prompt_test_run_execute(run_id: int) -> PromptTestRun:
             run.report["versus"] = versus(previous, run.report)
     except ValueError as error:
         run.status, run.error = SuiteRunStatus.FAILED, str(error)
+    except Exception as error:  # a run is never left "running"
+        run.status, run.error = SuiteRunStatus.FAILED, f"The run broke off: {error}"
+        run.finished_at = timezone.now()
+        run.save()
+        raise
     run.finished_at = timezone.now()
     run.save()
     return run

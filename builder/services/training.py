@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from builder.models import Assistant, TrainingRun, TrainingStatus
 from builder.services.checks import pretrain_checks
-from builder.services.jobs import progress_reporter
+from builder.services.jobs import job_take, progress_reporter
 from runtime.events import assistant_event_send
 
 if TYPE_CHECKING:
@@ -42,9 +42,12 @@ def training_run_execute(run_id: int) -> TrainingRun:
     from nlu.registry import NotPublished
     from nlu.store import registry
 
-    # Taking the run is one conditional update, so two workers never train the same run.
-    taken = TrainingRun.objects.filter(pk=run_id, status=TrainingStatus.QUEUED).update(
-        status=TrainingStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
+    taken = job_take(
+        TrainingRun,
+        run_id,
+        queued=TrainingStatus.QUEUED,
+        running=TrainingStatus.RUNNING,
+        stage="starting",
     )
     run = TrainingRun.objects.select_related("assistant").get(pk=run_id)
     if not taken:

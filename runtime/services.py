@@ -42,6 +42,28 @@ class Dialog:
     last_seq: int
 
 
+@dataclass(frozen=True)
+class _Blueprint:
+    """What an assistant's dialog engine is built from; each conversation gets its own engine
+    (its capabilities collect that conversation's LLM calls)."""
+
+    graph: dict[str, Any]
+    required: dict[str, list[dict[str, str]]]
+    prompts: dict[int, PromptVersion]
+    knowledge_base_id: int | None
+    hybrid: Hybrid | None
+    threshold: float | None
+    workspace_id: int
+
+
+# Published blueprints, by assistant, version, last edit of the assistant and knowledge base:
+# building one reads the version's snapshot and the prompts, several milliseconds for every
+# conversation opened. Entries are also dropped after a minute (prompt models' prices change).
+BLUEPRINT_TTL_S = 60.0
+BLUEPRINTS_KEPT = 256
+_published: dict[tuple[Any, ...], tuple[float, _Blueprint]] = {}
+
+
 def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
     """The dialog engine of the assistant's draft (the test panel, tests) or published version."""
     channel = "draft" if draft else "published"
@@ -54,6 +76,38 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
             if draft
             else "The assistant is not published."
         ) from None
+    knowledge = KnowledgeBase.objects.filter(assistant=assistant).values_list("pk", flat=True)
+    knowledge_base_id = next(iter(knowledge), None)
+    if draft:
+        blueprint = _blueprint(assistant, draft=True, knowledge_base_id=knowledge_base_id)
+    else:
+        key = (
+            assistant_id,
+            assistant.published_version_id,
+            assistant.updated_at,
+            knowledge_base_id,
+        )
+        cached = _published.get(key)
+        if cached is not None and time.monotonic() - cached[0] < BLUEPRINT_TTL_S:
+            blueprint = cached[1]
+        else:
+            blueprint = _blueprint(assistant, draft=False, knowledge_base_id=knowledge_base_id)
+            if len(_published) >= BLUEPRINTS_KEPT:
+                del _published[next(iter(_published))]  # the oldest
+            _published[key] = (time.monotonic(), blueprint)
+    capabilities = AssistantCapabilities(
+        workspace_id=blueprint.workspace_id,
+        assistant_id=assistant_id,
+        nlu=lambda: models.published_model(assistant_id, channel),
+        prompts=blueprint.prompts,
+        knowledge_base_id=blueprint.knowledge_base_id,
+        hybrid=blueprint.hybrid,
+        threshold=blueprint.threshold,
+    )
+    return Engine(blueprint.graph, capabilities, required=blueprint.required)
+
+
+def _blueprint(assistant: Assistant, *, draft: bool, knowledge_base_id: int | None) -> _Blueprint:
     if draft:
         flow = assistant.flows.order_by("id").first()
         if flow is None:
@@ -84,13 +138,11 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
             versions = [v for v in versions if v.number <= published.get(prompt.pk, 0)]
         if versions:
             prompts[prompt.pk] = versions[-1]
-    knowledge = KnowledgeBase.objects.filter(assistant=assistant).values_list("pk", flat=True)
-    capabilities = AssistantCapabilities(
-        workspace_id=assistant.workspace_id,
-        assistant_id=assistant_id,
-        nlu=lambda: models.published_model(assistant_id, channel),
+    return _Blueprint(
+        graph=graph,
+        required=required,
         prompts=prompts,
-        knowledge_base_id=next(iter(knowledge), None),
+        knowledge_base_id=knowledge_base_id,
         hybrid=Hybrid(
             assistant.hybrid_low,
             assistant.hybrid_high,
@@ -99,8 +151,8 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
         if assistant.hybrid_enabled
         else None,
         threshold=assistant.nlu_threshold,
+        workspace_id=assistant.workspace_id,
     )
-    return Engine(graph, capabilities, required=required)
 
 
 @database_sync_to_async
@@ -112,7 +164,12 @@ def dialog_open(
     conversation_id: str | None = None,
 ) -> Dialog:
     """Resume the conversation if it is this user's, else start a new one (not yet begun)."""
-    assistant = Assistant.objects.select_related("published_version").get(pk=assistant_id)
+    # The snapshot is read only when the published engine is not cached (deferred, it loads then).
+    assistant = (
+        Assistant.objects.select_related("published_version")
+        .defer("published_version__snapshot")
+        .get(pk=assistant_id)
+    )
     draft = channel == Channel.TEST
     engine = engine_for(assistant, draft=draft)
     conversation = None

@@ -9,6 +9,7 @@ from builder import services
 from builder.demo import demo_content_seed
 from builder.models import Assistant
 from runtime.models import Channel, Conversation, TurnRecord
+from runtime.services import engine_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,3 +129,26 @@ def test_a_published_version_keeps_the_prompt_versions_it_was_published_with(piz
     assert (draft.number, draft.template) == (2, "Sell {{ size }} loudly!")
     later = services.prompt_create(assistant=pizza, name="later", template="New {{ size }}.")
     assert later.pk not in engine_for(pizza, draft=False).capabilities.prompts  # type: ignore[attr-defined]
+
+
+def test_new_conversations_follow_an_edit_of_the_published_assistant(api_for, editor, pizza):
+    """The published engine's makings are reused from one conversation to the next (reading the
+    snapshot for each was most of opening one), but not past an edit or a new version."""
+    client = api_for(editor)
+    client.post(f"/api/assistants/{pizza.pk}/versions/", {}, format="json")
+
+    def engine():
+        return engine_for(Assistant.objects.get(pk=pizza.pk), draft=False)
+
+    first, second = engine(), engine()
+    edited = client.patch(f"/api/assistants/{pizza.pk}/", {"nlu_threshold": 0.9}, format="json")
+    after_edit = engine()
+    client.post(f"/api/assistants/{pizza.pk}/versions/", {}, format="json")
+    after_publish = engine()
+
+    assert edited.status_code == 200, edited.json()
+    assert second.graph is first.graph
+    assert second.capabilities is not first.capabilities  # LLM calls are counted per conversation
+    assert (first.capabilities.threshold, after_edit.capabilities.threshold) == (None, 0.9)
+    assert after_publish.graph is not after_edit.graph
+    assert after_publish.graph == after_edit.graph

@@ -93,7 +93,8 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
         else:
             blueprint = _blueprint(assistant, draft=False, knowledge_base_id=knowledge_base_id)
             if len(_published) >= BLUEPRINTS_KEPT:
-                del _published[next(iter(_published))]  # the oldest
+                for oldest in list(_published)[:1]:  # another thread may have dropped it
+                    _published.pop(oldest, None)
             _published[key] = (time.monotonic(), blueprint)
     capabilities = AssistantCapabilities(
         workspace_id=blueprint.workspace_id,

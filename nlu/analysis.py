@@ -95,9 +95,8 @@ def analyse(
     texts = [example.text for example in examples]
     labels = [example.intent for example in examples]
     vectors = encoder.embed(texts)
-    probabilities, _ = out_of_fold(
-        vectors, texts, labels, config=config or IntentConfig(tol=1e-3), folds=folds
-    )
+    config = config or IntentConfig(tol=1e-3, prototypes=0)  # clarity needs no nearness
+    probabilities, _ = out_of_fold(vectors, texts, labels, config=config, folds=folds)
     return Analysis(texts, labels, vectors, probabilities).report()
 
 

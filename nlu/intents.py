@@ -33,7 +33,9 @@ class IntentConfig:
     min_df: int = 2  # character n-grams seen in fewer utterances are dropped
     max_iter: int = 1000
     tol: float = 1e-4
-    prototypes: int = 2000  # vectors kept to measure nearness, shared out evenly among intents
+    # Vectors kept to measure nearness, shared out evenly among intents; 0 keeps none (for
+    # uses that never ask how near an utterance is, like the clarity analysis).
+    prototypes: int = 2000
 
 
 def _intent_labels(labels: list[str]) -> list[str]:
@@ -78,6 +80,8 @@ def _prototypes(
     """
     from sklearn.cluster import KMeans
 
+    if budget <= 0:
+        return np.zeros((0, embeddings.shape[1]), dtype=np.float32), np.zeros(0, dtype=np.int32)
     share = max(1, budget // max(1, intents))
     vectors, owners = [], []
     for column in range(intents):

@@ -7,6 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -50,7 +51,19 @@ def _origin_allowed(scope: dict[str, Any], assistant_id: int) -> bool:
     return own or "*" in sites or origin.rstrip("/").lower() in sites
 
 
-class AssistantEventsConsumer(AsyncJsonWebsocketConsumer):
+class _Consumer(AsyncJsonWebsocketConsumer):
+    """Every database call of these consumers goes through ``database_sync_to_async``, which
+    closes stale connections around it; Channels' own close before every frame is dropped (it
+    was one more trip through the single database thread for each frame, behind other work)."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class AssistantEventsConsumer(_Consumer):
     """Live updates of one assistant for the members of its workspace (read-only)."""
 
     group: str | None = None
@@ -87,7 +100,7 @@ TOO_LARGE_FRAME = f"Frames are text of at most {MAX_FRAME_CHARS} characters."
 TOO_LONG_TEXT = f"Messages have at most {MAX_TEXT_CHARS} characters."
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(_Consumer):
     """One end user's conversation with an assistant (the protocol is in the README).
 
     ``draft`` sockets are the builder's test panel: members only, draft flow and model.

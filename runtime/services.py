@@ -40,6 +40,8 @@ class Dialog:
     state: State
     resumed: bool
     last_seq: int
+    # A new conversation is inserted with its first frames (the greeting), not on its own.
+    unsaved: Conversation | None = None
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
             if draft
             else "The assistant is not published."
         ) from None
-    knowledge = KnowledgeBase.objects.filter(assistant=assistant).values_list("pk", flat=True)
-    knowledge_base_id = next(iter(knowledge), None)
+    try:  # read with the assistant when it was selected with it (dialog_open)
+        knowledge_base_id: int | None = assistant.knowledge_base.pk
+    except KnowledgeBase.DoesNotExist:
+        knowledge_base_id = None
     if draft:
         blueprint = _blueprint(assistant, draft=True, knowledge_base_id=knowledge_base_id)
     else:
@@ -167,7 +171,7 @@ def dialog_open(
     """Resume the conversation if it is this user's, else start a new one (not yet begun)."""
     # The snapshot is read only when the published engine is not cached (deferred, it loads then).
     assistant = (
-        Assistant.objects.select_related("published_version")
+        Assistant.objects.select_related("published_version", "knowledge_base")
         .defer("published_version__snapshot")
         .get(pk=assistant_id)
     )
@@ -181,13 +185,13 @@ def dialog_open(
     if conversation is not None:
         state = State.from_dict(conversation.state)
         return Dialog(str(conversation.pk), engine, state, True, conversation.last_seq)
-    conversation = Conversation.objects.create(
+    conversation = Conversation(
         assistant=assistant,
         version=None if draft else assistant.published_version,
         channel=channel,
         end_user=end_user[:64],
     )
-    return Dialog(str(conversation.pk), engine, State(), False, 0)
+    return Dialog(str(conversation.pk), engine, State(), False, 0, unsaved=conversation)
 
 
 @database_sync_to_async
@@ -270,17 +274,21 @@ def _store(
                 nlu_ms=turn.nlu_ms,
             )
             TurnRecord.objects.bulk_create([record])
-    dialog.last_seq = seq
+    dialog.last_seq, dialog.unsaved = seq, None
     return [{"seq": row.seq, **row.payload} for row in rows]
 
 
 def _claim(dialog: Dialog, count: int, state: dict[str, Any] | None) -> int:
     """Number the next ``count`` frames (and store the new state): the last number claimed.
 
-    One UPDATE, on condition that nobody wrote since this socket last did; it also locks the
-    row until the transaction ends. Another socket on the same conversation (a second tab)
+    One INSERT for a new conversation; else one UPDATE, on condition that nobody wrote since
+    this socket last did; it also locks the row until the transaction ends. Another socket on the same conversation (a second tab)
     makes the condition fail: then the row is locked and read first.
     """
+    if dialog.unsaved is not None:  # its first frames: the conversation row comes with them
+        dialog.unsaved.last_seq, dialog.unsaved.state = count, state or {}
+        Conversation.objects.bulk_create([dialog.unsaved])
+        return count
     changes: dict[str, Any] = {"updated_at": timezone.now()}
     if state is not None:
         changes["state"] = state

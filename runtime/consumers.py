@@ -16,6 +16,7 @@ from django.http.request import validate_host
 from builder.models import Assistant
 from runtime.engine import Turn
 from runtime.events import assistant_group
+from runtime.listings import listing
 from runtime.models import Channel
 from runtime.services import (
     Dialog,
@@ -35,18 +36,17 @@ def _is_member(user: Any, assistant_id: int) -> bool:
     return Assistant.objects.for_member(user).filter(pk=assistant_id).exists()
 
 
-@database_sync_to_async
-def _origin_allowed(scope: dict[str, Any], assistant_id: int) -> bool:
+async def _origin_allowed(scope: dict[str, Any], assistant_id: int) -> bool:
     """Browsers say which page opened the socket: this server's own pages, or a site the
     assistant lists, may chat with it. Clients that send no Origin are not browsers."""
     origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
     if origin is None:
         return True
-    allowed = Assistant.objects.filter(pk=assistant_id).values_list("allowed_origins", flat=True)
-    sites = next(iter(allowed), None)
-    if sites is None:
+    found = await listing(assistant_id)
+    if found is None:
         return False  # no such assistant: refuse as if the site were not allowed
     host = urlsplit(origin).hostname or ""
+    sites = found.allowed_origins
     own = validate_host(host, settings.ALLOWED_HOSTS)
     return own or "*" in sites or origin.rstrip("/").lower() in sites
 

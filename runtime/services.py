@@ -17,11 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from builder.models import Assistant, Prompt, PromptVersion
-from knowledge.models import KnowledgeBase
 from nlu.registry import NotPublished
 from nlu.store import registry
 from runtime.capabilities import AssistantCapabilities, Hybrid
 from runtime.engine import Engine, State, Turn
+from runtime.listings import Listing, listing_cached, listing_keep, listing_of
 from runtime.models import Channel, Conversation, Feedback, Message, Rating, TurnRecord
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -68,38 +68,42 @@ _published: dict[tuple[Any, ...], tuple[float, _Blueprint]] = {}
 
 def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
     """The dialog engine of the assistant's draft (the test panel, tests) or published version."""
-    channel = "draft" if draft else "published"
-    models, assistant_id = registry(), assistant.pk
-    try:
-        models.published_model(assistant_id, channel)
-    except NotPublished:
-        raise DialogUnavailable(
-            "The assistant has no trained model yet."
-            if draft
-            else "The assistant is not published."
-        ) from None
-    try:  # read with the assistant when it was selected with it (dialog_open)
-        knowledge_base_id: int | None = assistant.knowledge_base.pk
-    except KnowledgeBase.DoesNotExist:
-        knowledge_base_id = None
+    listing = listing_of(assistant)
+    _model_check(assistant.pk, draft=draft)
     if draft:
-        blueprint = _blueprint(assistant, draft=True, knowledge_base_id=knowledge_base_id)
+        blueprint = _blueprint(assistant, draft=True, knowledge_base_id=listing.knowledge_base_id)
     else:
-        key = (
-            assistant_id,
-            assistant.published_version_id,
-            assistant.updated_at,
-            knowledge_base_id,
+        blueprint = _published_cached(listing) or _published_keep(
+            listing, _blueprint(assistant, draft=False, knowledge_base_id=listing.knowledge_base_id)
         )
-        cached = _published.get(key)
-        if cached is not None and time.monotonic() - cached[0] < BLUEPRINT_TTL_S:
-            blueprint = cached[1]
-        else:
-            blueprint = _blueprint(assistant, draft=False, knowledge_base_id=knowledge_base_id)
-            if len(_published) >= BLUEPRINTS_KEPT:
-                for oldest in list(_published)[:1]:  # another thread may have dropped it
-                    _published.pop(oldest, None)
-            _published[key] = (time.monotonic(), blueprint)
+    return _engine(blueprint, assistant.pk, draft=draft)
+
+
+def _model_check(assistant_id: int, *, draft: bool) -> None:
+    try:
+        registry().published_model(assistant_id, "draft" if draft else "published")
+    except NotPublished:
+        refusal = "has no trained model yet" if draft else "is not published"
+        raise DialogUnavailable(f"The assistant {refusal}.") from None
+
+
+def _published_cached(listing: Listing) -> _Blueprint | None:
+    cached = _published.get(listing.published_key)
+    if cached is None or time.monotonic() - cached[0] >= BLUEPRINT_TTL_S:
+        return None
+    return cached[1]
+
+
+def _published_keep(listing: Listing, blueprint: _Blueprint) -> _Blueprint:
+    if len(_published) >= BLUEPRINTS_KEPT:
+        for oldest in list(_published)[:1]:  # another thread may have dropped it
+            _published.pop(oldest, None)
+    _published[listing.published_key] = (time.monotonic(), blueprint)
+    return blueprint
+
+
+def _engine(blueprint: _Blueprint, assistant_id: int, *, draft: bool) -> Engine:
+    models, channel = registry(), "draft" if draft else "published"
     capabilities = AssistantCapabilities(
         workspace_id=blueprint.workspace_id,
         assistant_id=assistant_id,
@@ -160,8 +164,7 @@ def _blueprint(assistant: Assistant, *, draft: bool, knowledge_base_id: int | No
     )
 
 
-@database_sync_to_async
-def dialog_open(
+async def dialog_open(
     *,
     assistant_id: int,
     channel: str,
@@ -169,12 +172,34 @@ def dialog_open(
     conversation_id: str | None = None,
 ) -> Dialog:
     """Resume the conversation if it is this user's, else start a new one (not yet begun)."""
+    if channel != Channel.TEST and not conversation_id:
+        # A new visitor of an assistant seen a moment ago: no database work until the greeting.
+        listing = listing_cached(assistant_id)
+        blueprint = _published_cached(listing) if listing is not None else None
+        if listing is not None and blueprint is not None:
+            _model_check(assistant_id, draft=False)
+            conversation = Conversation(
+                assistant_id=assistant_id,
+                version_id=listing.published_version_id,
+                channel=channel,
+                end_user=end_user[:64],
+            )
+            engine = _engine(blueprint, assistant_id, draft=False)
+            return Dialog(str(conversation.pk), engine, State(), False, 0, unsaved=conversation)
+    return await _dialog_open(assistant_id, channel, end_user, conversation_id)
+
+
+@database_sync_to_async
+def _dialog_open(
+    assistant_id: int, channel: str, end_user: str, conversation_id: str | None
+) -> Dialog:
     # The snapshot is read only when the published engine is not cached (deferred, it loads then).
     assistant = (
         Assistant.objects.select_related("published_version", "knowledge_base")
         .defer("published_version__snapshot")
         .get(pk=assistant_id)
     )
+    listing_keep(listing_of(assistant))
     draft = channel == Channel.TEST
     engine = engine_for(assistant, draft=draft)
     conversation = None
@@ -282,8 +307,9 @@ def _claim(dialog: Dialog, count: int, state: dict[str, Any] | None) -> int:
     """Number the next ``count`` frames (and store the new state): the last number claimed.
 
     One INSERT for a new conversation; else one UPDATE, on condition that nobody wrote since
-    this socket last did; it also locks the row until the transaction ends. Another socket on the same conversation (a second tab)
-    makes the condition fail: then the row is locked and read first.
+    this socket last did; it also locks the row until the transaction ends. Another socket on
+    the same conversation (a second tab) makes the condition fail: then the row is locked and
+    read first.
     """
     if dialog.unsaved is not None:  # its first frames: the conversation row comes with them
         dialog.unsaved.last_seq, dialog.unsaved.state = count, state or {}

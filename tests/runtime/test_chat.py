@@ -3,6 +3,7 @@ client left off, and typed errors for bad frames that leave the connection usabl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from builder import services
 from builder.demo import demo_content_seed
 from builder.models import Assistant
 from config.asgi import application
+from runtime import listings
 from runtime.models import Conversation, TurnRecord
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -204,6 +206,21 @@ async def test_the_web_chat_opens_only_from_this_server_or_the_assistants_own_si
 
     assert await open_public(pizza, "https://shop.example.com")
     assert not await open_public(pizza, "https://evil.example.com")
+
+
+async def test_a_site_struck_off_by_another_worker_is_refused_within_moments(pizza, monkeypatch):
+    # Each worker keeps an assistant's site list for LISTING_TTL_S; a save in another process
+    # sends this one no signal, so the list must be read again once that time is up.
+    monkeypatch.setattr(listings, "LISTING_TTL_S", 0.2)
+    await sync_to_async(services.assistant_update)(
+        assistant=pizza, allowed_origins=["https://shop.example.com"]
+    )
+    assert await open_public(pizza, "https://shop.example.com")
+
+    await Assistant.objects.filter(pk=pizza.pk).aupdate(allowed_origins=[])  # no signal
+    await asyncio.sleep(0.3)
+
+    assert not await open_public(pizza, "https://shop.example.com")
 
 
 async def test_a_site_list_with_a_star_lets_any_site_embed_the_chat(pizza):

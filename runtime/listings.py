@@ -2,14 +2,13 @@
 
 Every websocket handshake checks the page's origin against the assistant's allowed sites, and
 every new conversation needs the assistant's published version and knowledge base. With a
-hundred sessions opening a second those reads were most of the database work of opening one, each
-a trip through the single database thread. An entry lives ``LISTING_TTL_S`` seconds; a change
-saved in this process drops it at once, other worker processes see the change within the TTL.
+hundred sessions opening a second those reads were most of the database work of opening one,
+each a trip through the single database thread. An entry lives two seconds (``LISTINGS.ttl_s``);
+a change saved in this process drops it at once, other worker processes see it within that time.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from builder.models import Assistant
-
-LISTING_TTL_S = 2.0
-LISTINGS_KEPT = 1024
+from runtime.recent import Recent
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class Listing:
         )
 
 
-_listings: dict[int, tuple[float, Listing]] = {}
+LISTINGS: Recent[int, Listing] = Recent(ttl_s=2.0, kept=1024)
 
 
 def listing_of(assistant: Assistant) -> Listing:
@@ -60,18 +57,12 @@ def listing_of(assistant: Assistant) -> Listing:
 
 
 def listing_keep(listing: Listing) -> None:
-    if len(_listings) >= LISTINGS_KEPT:
-        for oldest in list(_listings)[:1]:  # another thread may have dropped it
-            _listings.pop(oldest, None)
-    _listings[listing.assistant_id] = (time.monotonic(), listing)
+    LISTINGS.put(listing.assistant_id, listing)
 
 
 def listing_cached(assistant_id: int) -> Listing | None:
-    """The listing if this process read it less than ``LISTING_TTL_S`` ago."""
-    entry = _listings.get(assistant_id)
-    if entry is None or time.monotonic() - entry[0] >= LISTING_TTL_S:
-        return None
-    return entry[1]
+    """The listing if this process read it less than ``LISTINGS.ttl_s`` ago."""
+    return LISTINGS.get(assistant_id)
 
 
 @database_sync_to_async
@@ -95,7 +86,7 @@ async def listing(assistant_id: int) -> Listing | None:
 
 
 def listing_forget(assistant_id: int) -> None:
-    _listings.pop(assistant_id, None)
+    LISTINGS.forget(assistant_id)
 
 
 def _forget_assistant(sender: Any, instance: Assistant, **kwargs: Any) -> None:

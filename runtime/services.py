@@ -21,8 +21,9 @@ from nlu.registry import NotPublished
 from nlu.store import registry
 from runtime.capabilities import AssistantCapabilities, Hybrid
 from runtime.engine import Engine, State, Turn
-from runtime.listings import Listing, listing_cached, listing_keep, listing_of
+from runtime.listings import listing_cached, listing_keep, listing_of
 from runtime.models import Channel, Conversation, Feedback, Message, Rating, TurnRecord
+from runtime.recent import Recent
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 STREAMED = ("stream.start", "stream.chunk", "stream.end")
@@ -61,9 +62,7 @@ class _Blueprint:
 # Published blueprints, by assistant, version, last edit of the assistant and knowledge base:
 # building one reads the version's snapshot and the prompts, several milliseconds for every
 # conversation opened. Entries are also dropped after a minute (prompt models' prices change).
-BLUEPRINT_TTL_S = 60.0
-BLUEPRINTS_KEPT = 256
-_published: dict[tuple[Any, ...], tuple[float, _Blueprint]] = {}
+PUBLISHED: Recent[tuple[Any, ...], _Blueprint] = Recent(ttl_s=60.0, kept=256)
 
 
 def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
@@ -73,8 +72,9 @@ def engine_for(assistant: Assistant, *, draft: bool) -> Engine:
     if draft:
         blueprint = _blueprint(assistant, draft=True, knowledge_base_id=listing.knowledge_base_id)
     else:
-        blueprint = _published_cached(listing) or _published_keep(
-            listing, _blueprint(assistant, draft=False, knowledge_base_id=listing.knowledge_base_id)
+        blueprint = PUBLISHED.get(listing.published_key) or PUBLISHED.put(
+            listing.published_key,
+            _blueprint(assistant, draft=False, knowledge_base_id=listing.knowledge_base_id),
         )
     return _engine(blueprint, assistant.pk, draft=draft)
 
@@ -85,21 +85,6 @@ def _model_check(assistant_id: int, *, draft: bool) -> None:
     except NotPublished:
         refusal = "has no trained model yet" if draft else "is not published"
         raise DialogUnavailable(f"The assistant {refusal}.") from None
-
-
-def _published_cached(listing: Listing) -> _Blueprint | None:
-    cached = _published.get(listing.published_key)
-    if cached is None or time.monotonic() - cached[0] >= BLUEPRINT_TTL_S:
-        return None
-    return cached[1]
-
-
-def _published_keep(listing: Listing, blueprint: _Blueprint) -> _Blueprint:
-    if len(_published) >= BLUEPRINTS_KEPT:
-        for oldest in list(_published)[:1]:  # another thread may have dropped it
-            _published.pop(oldest, None)
-    _published[listing.published_key] = (time.monotonic(), blueprint)
-    return blueprint
 
 
 def _engine(blueprint: _Blueprint, assistant_id: int, *, draft: bool) -> Engine:
@@ -175,17 +160,12 @@ async def dialog_open(
     if channel != Channel.TEST and not conversation_id:
         # A new visitor of an assistant seen a moment ago: no database work until the greeting.
         listing = listing_cached(assistant_id)
-        blueprint = _published_cached(listing) if listing is not None else None
+        blueprint = PUBLISHED.get(listing.published_key) if listing is not None else None
         if listing is not None and blueprint is not None:
             _model_check(assistant_id, draft=False)
-            conversation = Conversation(
-                assistant_id=assistant_id,
-                version_id=listing.published_version_id,
-                channel=channel,
-                end_user=end_user[:64],
-            )
             engine = _engine(blueprint, assistant_id, draft=False)
-            return Dialog(str(conversation.pk), engine, State(), False, 0, unsaved=conversation)
+            version_id = listing.published_version_id
+            return _dialog_new(engine, assistant_id, version_id, channel, end_user)
     return await _dialog_open(assistant_id, channel, end_user, conversation_id)
 
 
@@ -210,11 +190,16 @@ def _dialog_open(
     if conversation is not None:
         state = State.from_dict(conversation.state)
         return Dialog(str(conversation.pk), engine, state, True, conversation.last_seq)
+    version_id = None if draft else assistant.published_version_id
+    return _dialog_new(engine, assistant.pk, version_id, channel, end_user)
+
+
+def _dialog_new(
+    engine: Engine, assistant_id: int, version_id: int | None, channel: str, end_user: str
+) -> Dialog:
+    """A conversation not begun: its row is inserted with the greeting."""
     conversation = Conversation(
-        assistant=assistant,
-        version=None if draft else assistant.published_version,
-        channel=channel,
-        end_user=end_user[:64],
+        assistant_id=assistant_id, version_id=version_id, channel=channel, end_user=end_user[:64]
     )
     return Dialog(str(conversation.pk), engine, State(), False, 0, unsaved=conversation)
 

@@ -209,9 +209,9 @@ async def test_the_web_chat_opens_only_from_this_server_or_the_assistants_own_si
 
 
 async def test_a_site_struck_off_by_another_worker_is_refused_within_moments(pizza, monkeypatch):
-    # Each worker keeps an assistant's site list for LISTING_TTL_S; a save in another process
+    # Each worker keeps an assistant's site list for LISTINGS.ttl_s; a save in another process
     # sends this one no signal, so the list must be read again once that time is up.
-    monkeypatch.setattr(listings, "LISTING_TTL_S", 0.2)
+    monkeypatch.setattr(listings.LISTINGS, "ttl_s", 0.2)
     await sync_to_async(services.assistant_update)(
         assistant=pizza, allowed_origins=["https://shop.example.com"]
     )

@@ -22,6 +22,7 @@ from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
+from config.collector import long_lived_freeze  # noqa: E402
 from gateway.providers.local import local_model_preload  # noqa: E402
 from runtime.routing import (  # noqa: E402
     public_websocket_urlpatterns,
@@ -53,6 +54,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 threading.Thread(
                     target=local_model_preload, name="llm-preload", daemon=True
                 ).start()
+            long_lived_freeze(collect=True)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if consumer is not None:

@@ -13,6 +13,7 @@ publish in one worker reaches all the others within the interval.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -109,6 +110,9 @@ class ModelRegistry:
             return served.model
         # Load outside the lock: other requests keep being answered by the current model.
         model = NluModel.load(self.version_dir(assistant_id, version), encoder=self.encoder)
+        # Served until the next publish: out of the cyclic collector's full passes, whose pause
+        # grows with every tracked object (config/collector.py says why that matters).
+        gc.freeze()
         with self._lock:
             self._served[(assistant_id, channel)] = _Served(version, model, now)
         return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -23,6 +24,18 @@ def registry(tmp_path: Path, encoder: Encoder) -> ModelRegistry:
 def test_an_assistant_without_a_published_model_says_so(registry: ModelRegistry) -> None:
     with pytest.raises(NotPublished):
         registry.published_model(7)
+
+
+def test_a_served_model_is_kept_out_of_the_collectors_full_passes(
+    registry: ModelRegistry, pizza_model: NluModel
+) -> None:
+    registry.save(7, "v1", pizza_model)
+    registry.publish(7, "v1")
+    gc.unfreeze()
+    served = registry.published_model(7)
+
+    assert gc.is_tracked(served.manifest)
+    assert all(thing is not served.manifest for thing in gc.get_objects())
 
 
 def test_publishing_a_new_version_swaps_it_in_and_rollback_swaps_back(

@@ -1,6 +1,22 @@
 // Live updates for pages that show an assistant: a teammate's rename or delete shows at once.
+// Also the helpers every page script uses (window.Parley): this file is loaded first on every page.
 (function () {
   "use strict";
+
+  window.Parley = {
+    // Django's CSRF token, for requests that change something.
+    csrf: function () {
+      const match = document.cookie.match(/csrftoken=([^;]+)/);
+      return match ? match[1] : "";
+    },
+    // A new element with its text set as text, never as HTML.
+    element: function (tag, text, className) {
+      const node = document.createElement(tag);
+      if (text !== undefined) node.textContent = text;
+      if (className) node.className = className;
+      return node;
+    },
+  };
 
   function watchAssistant(root) {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";

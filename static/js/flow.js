@@ -28,10 +28,7 @@
   };
   var OPS = ["eq", "ne", "gt", "lt", "contains", "is_set", "not_set"];
 
-  function csrf() {
-    var match = document.cookie.match(/csrftoken=([^;]+)/);
-    return match ? match[1] : "";
-  }
+  var csrf = window.Parley.csrf;
 
   function step(id) {
     return graph.steps.find(function (s) { return s.id === id; });

@@ -6,17 +6,8 @@
   if (!root) return;
   var STATUS = { queued: "Queued", processing: "Processing", ready: "Ready", failed: "Failed" };
 
-  function csrf() {
-    var match = document.cookie.match(/csrftoken=([^;]+)/);
-    return match ? match[1] : "";
-  }
-
-  function element(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (className) node.className = className;
-    return node;
-  }
+  var csrf = window.Parley.csrf;
+  var element = window.Parley.element;
 
   // --- live document status ---------------------------------------------------------------
   var retryMs = 1000;

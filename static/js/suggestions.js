@@ -4,17 +4,8 @@
 (function () {
   "use strict";
 
-  function csrf() {
-    var match = document.cookie.match(/csrftoken=([^;]+)/);
-    return match ? match[1] : "";
-  }
-
-  function element(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (className) node.className = className;
-    return node;
-  }
+  var csrf = window.Parley.csrf;
+  var element = window.Parley.element;
 
   function api(method, url, body) {
     return fetch(url, {

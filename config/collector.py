@@ -1,9 +1,9 @@
 """Keep Python's cyclic garbage collector off the objects a server process keeps for good.
 
 A full collection of the oldest generation walks every tracked object in the process with the GIL
-held. Once Django, the encoder and an assistant's model are loaded, that is a few hundred
-thousand objects and a 60-130 ms pause, every few seconds under load, felt by every chat this
-process serves (measured with ``chat_loadtest``: BENCHMARKS.md). What is built while starting and
+held. Once Django, the encoder and an assistant's model are loaded, that is about 175,000 objects
+and a 60-130 ms pause, several times a minute under load, felt by every chat this process serves
+(measured with ``chat_loadtest``: BENCHMARKS.md). What is built while starting and
 what is loaded to serve for a long time is moved to the collector's permanent generation instead.
 Reference counting still frees such objects when they are dropped (a replaced model included);
 only reference cycles among them would outlive their use.

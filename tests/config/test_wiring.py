@@ -6,6 +6,7 @@ CI runs the suite twice, once per column, so each assertion holds for the run it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,20 @@ async def test_a_group_message_crosses_channel_layer_instances() -> None:
     await receiver.group_discard(group, channel)
 
 
+@contextlib.asynccontextmanager
+async def _served() -> AsyncIterator[None]:
+    """The ASGI app between its lifespan startup and shutdown, each checked to complete."""
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    server = asyncio.ensure_future(application({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
+    yield
+    await inbox.put({"type": "lifespan.shutdown"})
+    assert (await asyncio.wait_for(outbox.get(), 15))["type"] == "lifespan.shutdown.complete"
+    await server
+
+
 @HUEY.task()
 def add(a: int, b: int) -> int:
     return a + b
@@ -78,23 +94,14 @@ def add(a: int, b: int) -> int:
 async def test_the_server_process_runs_queued_tasks_between_startup_and_shutdown() -> None:
     HUEY.immediate = False
     try:
-        inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        server = asyncio.ensure_future(application({"type": "lifespan"}, inbox.get, outbox.put))
-        await inbox.put({"type": "lifespan.startup"})
-        assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
-
-        result = add(2, 3)
-        deadline = time.monotonic() + 10
-        value = None
-        while value is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            value = result.get()
-        assert value == 5
-
-        await inbox.put({"type": "lifespan.shutdown"})
-        assert (await asyncio.wait_for(outbox.get(), 15))["type"] == "lifespan.shutdown.complete"
-        await server
+        async with _served():
+            result = add(2, 3)
+            deadline = time.monotonic() + 10
+            value = None
+            while value is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                value = result.get()
+            assert value == 5
     finally:
         HUEY.immediate = True
 
@@ -103,21 +110,12 @@ async def test_the_server_process_runs_queued_tasks_between_startup_and_shutdown
 async def test_what_the_server_builds_while_starting_is_kept_out_of_full_collections() -> None:
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
-    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    server = asyncio.ensure_future(application({"type": "lifespan"}, inbox.get, outbox.put))
-    await inbox.put({"type": "lifespan.startup"})
-    assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
-
-    # The routing, built while importing the app, is no longer walked by the collector.
-    routes = application.application_mapping
-    assert gc.is_tracked(routes)
-    assert gc.get_freeze_count() > 0
-    assert all(thing is not routes for thing in gc.get_objects())
-
-    await inbox.put({"type": "lifespan.shutdown"})
-    assert (await asyncio.wait_for(outbox.get(), 15))["type"] == "lifespan.shutdown.complete"
-    await server
+    async with _served():
+        # The routing, built while importing the app, is no longer walked by the collector.
+        routes = application.application_mapping
+        assert gc.is_tracked(routes)
+        assert gc.get_freeze_count() > 0
+        assert all(thing is not routes for thing in gc.get_objects())
 
 
 WORKER = """

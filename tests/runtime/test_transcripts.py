@@ -136,3 +136,21 @@ def test_another_workspace_cannot_list_or_read_transcripts(
     api = api_for(outsider)
     assert api.get(f"/api/assistants/{assistant.pk}/conversations/").status_code == 404
     assert api.get(f"/api/conversations/{pizza.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_each_stored_frame_writes_one_index_on_its_conversation() -> None:
+    """The unique (conversation, seq) index serves every lookup by conversation; a second index
+    on the conversation alone would only cost a write per frame."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    on_conversation = [
+        name
+        for name, constraint in constraints.items()
+        if constraint["index"] or constraint["unique"]
+        if constraint["columns"][:1] == ["conversation_id"]
+    ]
+    assert len(on_conversation) == 1
+    assert constraints[on_conversation[0]]["columns"] == ["conversation_id", "seq"]

@@ -55,6 +55,40 @@ def test_the_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
     assert "intent accuracy" in stdout.getvalue()
 
 
+def test_latency_is_measured_on_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from threadpoolctl import threadpool_info
+
+    from nlu.model import NluModel
+
+    blas_threads: list[int] = []
+    parse = NluModel.parse
+
+    def counting_parse(self: NluModel, text: str, **options: object) -> object:
+        blas_threads.extend(pool["num_threads"] for pool in threadpool_info())
+        return parse(self, text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NluModel, "parse", counting_parse)
+    rows = [
+        {"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts
+    ]
+    train = write_jsonl(tmp_path / "train.jsonl", rows)
+    test = write_jsonl(tmp_path / "test.jsonl", rows[:5])
+    call_command(
+        "nlu_benchmark",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--output",
+        str(tmp_path / "report.json"),
+        stdout=StringIO(),
+    )
+    assert blas_threads
+    assert set(blas_threads) == {1}
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"nope\.jsonl"):
         call_command(

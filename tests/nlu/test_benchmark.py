@@ -55,9 +55,7 @@ def test_the_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
     assert "intent accuracy" in stdout.getvalue()
 
 
-def test_latency_is_measured_on_one_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_latency_is_measured_on_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from threadpoolctl import threadpool_info
 
     from nlu.model import NluModel

@@ -16,28 +16,26 @@ def write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
     return path
 
 
-def test_the_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
-    rows = [
-        {"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts
-    ]
-    train = write_jsonl(tmp_path / "train.jsonl", rows[::2] + rows[1::4])
-    test = write_jsonl(
-        tmp_path / "test.jsonl",
-        [*rows[3::4], {"text": "what's the weather in Oslo", "intent": "oos", "entities": []}],
-    )
-    output = tmp_path / "report.json"
-    stdout = StringIO()
+ROWS = [{"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts]
+
+
+def benchmark(train: Path, test: Path, output: Path, stdout: StringIO | None = None) -> None:
     call_command(
         "nlu_benchmark",
-        "--train",
-        str(train),
-        "--test",
-        str(test),
-        "--output",
-        str(output),
-        stdout=stdout,
+        *("--train", str(train), "--test", str(test), "--output", str(output)),
+        stdout=stdout or StringIO(),
     )
-    report = json.loads(output.read_text())
+
+
+def test_the_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
+    train = write_jsonl(tmp_path / "train.jsonl", ROWS[::2] + ROWS[1::4])
+    test = write_jsonl(
+        tmp_path / "test.jsonl",
+        [*ROWS[3::4], {"text": "what's the weather in Oslo", "intent": "oos", "entities": []}],
+    )
+    stdout = StringIO()
+    benchmark(train, test, tmp_path / "report.json", stdout)
+    report = json.loads((tmp_path / "report.json").read_text())
     for key in [
         "intent_accuracy",
         "in_scope_accuracy",
@@ -68,21 +66,8 @@ def test_latency_is_measured_on_one_thread(tmp_path: Path, monkeypatch: pytest.M
         return parse(self, text, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(NluModel, "parse", counting_parse)
-    rows = [
-        {"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts
-    ]
-    train = write_jsonl(tmp_path / "train.jsonl", rows)
-    test = write_jsonl(tmp_path / "test.jsonl", rows[:5])
-    call_command(
-        "nlu_benchmark",
-        "--train",
-        str(train),
-        "--test",
-        str(test),
-        "--output",
-        str(tmp_path / "report.json"),
-        stdout=StringIO(),
-    )
+    train = write_jsonl(tmp_path / "train.jsonl", ROWS)
+    benchmark(train, write_jsonl(tmp_path / "test.jsonl", ROWS[:5]), tmp_path / "report.json")
     assert blas_threads
     assert set(blas_threads) == {1}
 

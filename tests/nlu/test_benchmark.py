@@ -74,12 +74,4 @@ def test_latency_is_measured_on_one_thread(tmp_path: Path, monkeypatch: pytest.M
 
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"nope\.jsonl"):
-        call_command(
-            "nlu_benchmark",
-            "--train",
-            str(tmp_path / "nope.jsonl"),
-            "--test",
-            str(tmp_path / "nope.jsonl"),
-            "--output",
-            str(tmp_path / "r.json"),
-        )
+        benchmark(tmp_path / "nope.jsonl", tmp_path / "nope.jsonl", tmp_path / "r.json")

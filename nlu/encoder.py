@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ class Encoder:
         self.directory = Path(directory)
         self.manifest = json.loads((self.directory / "manifest.json").read_text())
         self.variant = variant
+        self.threads = threads
         self.dimensions: int = self.manifest["dimensions"]
         self.max_tokens: int = self.manifest["max_tokens"]
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
@@ -74,6 +76,20 @@ class Encoder:
         """Names the weights, so cached embeddings are never mixed across encoders."""
         # The export is not byte-for-byte reproducible, but the weights and their package are.
         return f"{self.manifest['name']}:{self.variant}:{self.manifest['package']}"
+
+    @property
+    def finetuned(self) -> bool:
+        """Fine-tuned on one assistant's utterances (accurate mode), so saved with its model."""
+        return bool(self.manifest.get("finetuned"))
+
+    def save(self, target: Path) -> None:
+        """Write what serving this encoder needs (tokenizer, the served variant) to ``target``."""
+        target.mkdir(parents=True, exist_ok=True)
+        filename = self.manifest["variants"][self.variant]
+        for name in ("tokenizer.json", filename):
+            shutil.copyfile(self.directory / name, target / name)
+        manifest = {**self.manifest, "variants": {self.variant: filename}}
+        (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
     def embed_one(self, text: str) -> np.ndarray:
         encoding = self.tokenizer.encode(text)

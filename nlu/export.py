@@ -50,24 +50,33 @@ def _quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def encoder_export(target: Path, *, quantize: bool = True) -> dict[str, Any]:
+def encoder_export(
+    target: Path,
+    *,
+    quantize: bool = True,
+    source: Path | None = None,
+    finetuned: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write ``model.onnx`` (and ``model.int8.onnx``), ``tokenizer.json`` and ``manifest.json``.
 
-    Returns the manifest. The export is checked against the torch model on a few sentences before
-    anything is written, so a broken export never replaces a working one.
+    ``source`` is the packaged encoder unless given (a fine-tuned copy, described by
+    ``finetuned``). Returns the manifest. The export is checked against the torch model on a few
+    sentences before anything is written, so a broken export never replaces a working one.
     """
     with _quiet():
-        return _export(target, quantize=quantize)
+        return _export(target, quantize=quantize, source=source, finetuned=finetuned)
 
 
-def _export(target: Path, *, quantize: bool) -> dict[str, Any]:
+def _export(
+    target: Path, *, quantize: bool, source: Path | None, finetuned: dict[str, Any] | None
+) -> dict[str, Any]:
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
 
-    source = encoder_source_dir()
+    source = source or encoder_source_dir()
     model = AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()
     wrapped = PooledEncoder(model)
 
@@ -120,13 +129,14 @@ def _export(target: Path, *, quantize: bool) -> dict[str, Any]:
         raise RuntimeError(f"ONNX export differs from torch by {parity['float32']:.2e}")
 
     manifest = {
-        "name": ENCODER_NAME,
+        "name": f"{ENCODER_NAME}+tuned-{finetuned['fingerprint']}" if finetuned else ENCODER_NAME,
         "package": f"{ENCODER_PACKAGE}=={version(ENCODER_PACKAGE)}",
         "dimensions": int(expected.shape[1]),
         "max_tokens": MAX_TOKENS,
         "variants": variants,
         "max_abs_difference_from_torch": parity,
         "versions": {lib: version(lib) for lib in ("torch", "transformers", "onnxruntime")},
+        "finetuned": finetuned,
         "sha256": {
             filename: hashlib.sha256((work / filename).read_bytes()).hexdigest()
             for filename in variants.values()

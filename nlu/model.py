@@ -1,4 +1,7 @@
-"""An assistant's trained NLU: the shared encoder plus its own intent classifier and threshold.
+"""An assistant's trained NLU: an encoder plus its own intent classifier and threshold.
+
+Fast mode reads the shared, packaged encoder; accurate mode first fine-tunes a copy of it on the
+assistant's utterances (``nlu.finetune``) and keeps it with the model.
 
 A trained model is a directory::
 
@@ -7,6 +10,7 @@ A trained model is a directory::
     spans/                   the entity span extractor (when utterances carry entity spans)
     entities.json            list, regex and built-in entity definitions
     embeddings.safetensors   training utterances' vectors by content hash, for fast retraining
+    encoder/                 accurate mode only: the encoder fine-tuned on these utterances
 
 Nothing on the serving path is a pickle.
 """
@@ -14,7 +18,10 @@ Nothing on the serving path is a pickle.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,10 +36,13 @@ from nlu.calibration import Familiarity, threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
 from nlu.entities import Entity, EntityMatcher, resolve_overlaps
+from nlu.finetune import FinetuneConfig
 from nlu.intents import IntentClassifier, IntentConfig, out_of_fold
 from nlu.spans import SpanConfig, SpanExtractor
 
 MODEL_FORMAT = 1
+MODES = ("fast", "accurate")
+FINETUNE_SHARE = 0.8  # of accurate training's progress bar: fine-tuning is most of its time
 MAX_TEXT_CHARS = 1000  # longer input is cut: no utterance that long carries more intent
 Progress = Callable[[str, float], None]
 
@@ -56,6 +66,8 @@ class Parse:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    mode: str = "fast"  # or "accurate": fine-tune the encoder first (minutes, not seconds)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     intents: IntentConfig = field(default_factory=IntentConfig)
     spans: SpanConfig = field(default_factory=SpanConfig)
     calibration_folds: int = 3  # cross-validation folds when no validation set is given
@@ -185,9 +197,15 @@ class NluModel:
         """Train on ``examples``; calibrate the threshold on ``validation`` or by cross-validation.
 
         ``previous`` lends its cached utterance vectors, so only changed utterances are embedded.
+        In accurate mode ``encoder`` is replaced by a copy fine-tuned on ``examples``.
         """
         config = config or TrainingConfig()
+        if config.mode not in MODES:
+            raise ValueError(f"unknown training mode {config.mode!r}; use one of {MODES}")
         started = time.perf_counter()
+        if config.mode == "accurate":
+            encoder = _finetuned_encoder(examples, encoder, config.finetune, progress)
+            progress = _progress_after(progress, FINETUNE_SHARE)
         if previous is not None:
             encoder.remember(previous.training_vectors)
         texts = [example.text for example in examples]
@@ -235,6 +253,7 @@ class NluModel:
 
         manifest = {
             "format": MODEL_FORMAT,
+            "mode": config.mode,
             "encoder": encoder.identity,
             "labels": classifier.labels,
             "threshold": threshold,
@@ -275,6 +294,8 @@ class NluModel:
         if self.spans is not None:
             self.spans.save(directory / "spans")
         (directory / "entities.json").write_text(json.dumps(self.matcher.definitions()))
+        if self.encoder.finetuned:
+            self.encoder.save(directory / "encoder")
         if self.training_vectors:
             keys = list(self.training_vectors)
             save_file(
@@ -286,8 +307,13 @@ class NluModel:
 
     @classmethod
     def load(cls, directory: Path, *, encoder: Encoder) -> NluModel:
+        """Load a saved model; ``encoder`` is the shared one, used unless the model has its own."""
         directory = Path(directory)
         manifest = json.loads((directory / "manifest.json").read_text())
+        if (directory / "encoder" / "manifest.json").exists():
+            encoder = Encoder(
+                directory / "encoder", variant=encoder.variant, threads=encoder.threads
+            )
         if manifest.get("format") != MODEL_FORMAT:
             raise ValueError(f"{directory}: unsupported model format {manifest.get('format')!r}")
         if manifest["encoder"] != encoder.identity:
@@ -310,6 +336,33 @@ class NluModel:
             manifest=manifest,
             **_load_training(directory / "embeddings.safetensors"),
         )
+
+
+def _finetuned_encoder(
+    examples: list[Example], base: Encoder, config: FinetuneConfig, progress: Progress
+) -> Encoder:
+    """The base encoder fine-tuned on ``examples``, in a directory that lives as long as it."""
+    from nlu.finetune import encoder_finetune
+
+    work = Path(tempfile.mkdtemp(prefix="nlu-encoder-"))
+    try:
+        encoder_finetune(
+            examples,
+            work / "encoder",
+            config=config,
+            progress=lambda fraction: progress("fine-tuning", FINETUNE_SHARE * fraction),
+        )
+        tuned = Encoder(work / "encoder", variant=base.variant, threads=base.threads)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    weakref.finalize(tuned, shutil.rmtree, work, True)
+    return tuned
+
+
+def _progress_after(progress: Progress, done: float) -> Progress:
+    """``progress`` for the stages that follow a first part that filled ``done`` of the bar."""
+    return lambda stage, fraction: progress(stage, done + (1 - done) * fraction)
 
 
 def _load_training(path: Path) -> dict[str, Any]:

@@ -19,10 +19,12 @@ def write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
 ROWS = [{"text": t, "intent": i, "entities": []} for i, texts in UTTERANCES.items() for t in texts]
 
 
-def benchmark(train: Path, test: Path, output: Path, stdout: StringIO | None = None) -> None:
+def benchmark(
+    train: Path, test: Path, output: Path, stdout: StringIO | None = None, *, mode: str = "fast"
+) -> None:
     call_command(
         "nlu_benchmark",
-        *("--train", str(train), "--test", str(test), "--output", str(output)),
+        *("--train", str(train), "--test", str(test), "--output", str(output), "--mode", mode),
         stdout=stdout or StringIO(),
     )
 
@@ -70,6 +72,17 @@ def test_latency_is_measured_on_one_thread(tmp_path: Path, monkeypatch: pytest.M
     benchmark(train, write_jsonl(tmp_path / "test.jsonl", ROWS[:5]), tmp_path / "report.json")
     assert blas_threads
     assert set(blas_threads) == {1}
+
+
+def test_accurate_mode_fine_tunes_the_encoder_and_says_so(tmp_path: Path) -> None:
+    train = write_jsonl(tmp_path / "train.jsonl", ROWS[::2] + ROWS[1::4])
+    test = write_jsonl(tmp_path / "test.jsonl", ROWS[3::4])
+    benchmark(train, test, tmp_path / "report.json", mode="accurate")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["mode"] == "accurate"
+    assert "+tuned-" in report["encoder"]
+    assert report["intent_accuracy"] > 0.5
+    assert report["retrain_one_intent_seconds"] is not None
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:

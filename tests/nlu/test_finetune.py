@@ -1,0 +1,97 @@
+"""Accurate mode: the encoder fine-tuned on an assistant's own utterances, kept with its model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlu.data import Example
+from nlu.encoder import Encoder
+from nlu.finetune import FinetuneConfig
+from nlu.model import NluModel, TrainingConfig
+from tests.nlu.conftest import UTTERANCES, pizza_examples
+
+ACCURATE = TrainingConfig(mode="accurate", finetune=FinetuneConfig(epochs=4, batch_size=8))
+
+
+@pytest.fixture(scope="module")
+def progress() -> list[tuple[str, float]]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def accurate_model(encoder: Encoder, progress: list[tuple[str, float]]) -> NluModel:
+    return NluModel.train(
+        pizza_examples(),
+        encoder=encoder,
+        config=ACCURATE,
+        progress=lambda stage, fraction: progress.append((stage, fraction)),
+    )
+
+
+def separation(encoder: Encoder) -> float:
+    """How much nearer each utterance is to its own intent's centre than to any other's."""
+    vectors = {intent: encoder.embed(texts) for intent, texts in UTTERANCES.items()}
+    centres = {intent: v.mean(0) / np.linalg.norm(v.mean(0)) for intent, v in vectors.items()}
+    margins = [
+        float(vector @ centres[intent])
+        - max(float(vector @ centre) for other, centre in centres.items() if other != intent)
+        for intent, rows in vectors.items()
+        for vector in rows
+    ]
+    return float(np.mean(margins))
+
+
+def test_fine_tuning_pulls_each_intents_utterances_together(
+    accurate_model: NluModel, encoder: Encoder
+) -> None:
+    assert accurate_model.encoder is not encoder
+    assert separation(accurate_model.encoder) > separation(encoder) + 0.02
+
+
+def test_an_accurate_model_serves_from_its_own_encoder(
+    accurate_model: NluModel, encoder: Encoder
+) -> None:
+    assert accurate_model.manifest["mode"] == "accurate"
+    assert accurate_model.manifest["encoder"] == accurate_model.encoder.identity
+    assert accurate_model.encoder.identity != encoder.identity
+    assert "+tuned-" in accurate_model.encoder.identity
+    assert accurate_model.parse("could I get a pepperoni pizza").intent == "order_pizza"
+    assert accurate_model.parse("is my pizza on its way").intent == "track_order"
+
+
+def test_training_shows_progress_throughout_fine_tuning(
+    accurate_model: NluModel, progress: list[tuple[str, float]]
+) -> None:
+    tuning = [fraction for stage, fraction in progress if stage == "fine-tuning"]
+    assert len(tuning) >= 4  # one report per step
+    assert tuning == sorted(tuning)
+    assert progress[-1] == ("done", 1.0)
+    assert all(fraction >= tuning[-1] for stage, fraction in progress if stage != "fine-tuning")
+
+
+def test_a_saved_accurate_model_loads_with_its_encoder_and_no_pickle(
+    accurate_model: NluModel, encoder: Encoder, tmp_path: Path
+) -> None:
+    accurate_model.save(tmp_path / "model")
+    loaded = NluModel.load(tmp_path / "model", encoder=encoder)
+    assert loaded.encoder.identity == accurate_model.encoder.identity
+    for text in ["where is my order", "hi", "are you open late"]:
+        assert loaded.parse(text) == accurate_model.parse(text)
+    files = [path for path in (tmp_path / "model").rglob("*") if path.is_file()]
+    assert {path.suffix for path in files} <= {".json", ".safetensors", ".onnx"}
+    assert [path.name for path in files if path.suffix == ".onnx"] == ["model.int8.onnx"]
+
+
+def test_a_quick_retrain_keeps_the_fine_tuned_encoder(accurate_model: NluModel) -> None:
+    edited = [*pizza_examples(), Example("do you have gluten free bases", "order_pizza")]
+    retrained = NluModel.train(edited, encoder=accurate_model.encoder, previous=accurate_model)
+    assert retrained.encoder is accurate_model.encoder
+    assert retrained.parse("a gluten free pizza please").intent == "order_pizza"
+
+
+def test_an_unknown_mode_is_a_clear_error(encoder: Encoder) -> None:
+    with pytest.raises(ValueError, match="unknown training mode 'thorough'"):
+        NluModel.train(pizza_examples(), encoder=encoder, config=TrainingConfig(mode="thorough"))

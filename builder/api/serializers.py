@@ -84,6 +84,7 @@ class AssistantSerializer(serializers.ModelSerializer[Assistant]):
             "hybrid_low",
             "hybrid_high",
             "nlu_threshold",
+            "nlu_mode",
             "created_at",
             "updated_at",
         ]

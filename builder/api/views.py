@@ -120,7 +120,7 @@ LLM_POLICY_FIELDS = (
     "llm_monthly_budget",
     "llm_injection_judge",
 )
-HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold")
+HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold", "nlu_mode")
 
 
 @extend_schema_view(list=extend_schema(parameters=[WORKSPACE_FILTER]))

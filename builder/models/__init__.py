@@ -1,6 +1,6 @@
 """What a creator designs, one module per concern; import from here."""
 
-from builder.models.assistants import Assistant, AssistantQuerySet, Language
+from builder.models.assistants import Assistant, AssistantQuerySet, Language, NluMode
 from builder.models.evaluations import (
     ComparisonItem,
     EvaluationKind,
@@ -59,6 +59,7 @@ __all__ = [
     "Intent",
     "Language",
     "Membership",
+    "NluMode",
     "Prompt",
     "PromptQuerySet",
     "PromptTestCase",

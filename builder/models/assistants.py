@@ -23,6 +23,11 @@ class Language(models.TextChoices):
     DUTCH = "nl", "Dutch"
 
 
+class NluMode(models.TextChoices):
+    FAST = "fast", "Fast: trains in seconds"
+    ACCURATE = "accurate", "Accurate: fine-tunes the encoder first, trains in minutes"
+
+
 class AssistantQuerySet(models.QuerySet["Assistant"]):
     def for_member(self, user: User | AnonymousUser) -> AssistantQuerySet:
         """Assistants of the user's workspaces, each annotated with the user's ``member_role``."""
@@ -72,6 +77,13 @@ class Assistant(models.Model):
         blank=True,
         help_text="Confidence below which a turn is no match; empty: the one each training "
         "calibrates on held-out data.",
+    )
+    nlu_mode = models.CharField(
+        max_length=16,
+        choices=NluMode.choices,
+        default=NluMode.FAST,
+        help_text="Accurate fine-tunes the NLU's encoder on this assistant's utterances: more "
+        "accurate, minutes instead of seconds per training.",
     )
     # Hybrid understanding: turns whose NLU confidence falls in [low, high) go to the LLM, which
     # picks among the NLU's top intents by their descriptions (or none of them).

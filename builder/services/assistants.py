@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, Workspace
+from builder.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, NluMode, Workspace
 from builder.services.workspaces import clean_name
 from gateway.models import LlmModel
 from runtime.events import assistant_event_send
@@ -80,9 +80,12 @@ def assistant_update(
     hybrid_low: float | None = None,
     hybrid_high: float | None = None,
     nlu_threshold: float | Unset | None = UNSET,
+    nlu_mode: str | None = None,
 ) -> Assistant:
     """Rename an assistant or change its description, language, the sites that may embed its
-    web chat or its hybrid understanding; omitted fields stay."""
+    web chat, its hybrid understanding or how its NLU trains; omitted fields stay.
+
+    A new training mode retrains the draft model in that mode."""
     if name is not None:
         assistant.name = clean_name(name)
         _ensure_unique_assistant_name(assistant.workspace, assistant.name, exclude=assistant)
@@ -105,6 +108,11 @@ def assistant_update(
         if nlu_threshold is not None and not 0 <= nlu_threshold <= 1:
             raise ValidationError({"nlu_threshold": "A confidence threshold is between 0 and 1."})
         assistant.nlu_threshold = nlu_threshold
+    retrain = nlu_mode is not None and nlu_mode != assistant.nlu_mode
+    if nlu_mode is not None:
+        if nlu_mode not in NluMode.values:
+            raise ValidationError({"nlu_mode": f"The training mode is one of {NluMode.values}."})
+        assistant.nlu_mode = nlu_mode
     assistant.save(
         update_fields=[
             "name",
@@ -115,9 +123,14 @@ def assistant_update(
             "hybrid_low",
             "hybrid_high",
             "nlu_threshold",
+            "nlu_mode",
             "updated_at",
         ]
     )
+    if retrain and assistant.intents.exists():
+        from builder.services.training import training_request
+
+        training_request(assistant=assistant)
     assistant_event_send(
         assistant_id=assistant.pk,
         event="assistant.updated",

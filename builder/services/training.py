@@ -38,7 +38,7 @@ def training_request(*, assistant: Assistant) -> TrainingRun:
 def training_run_execute(run_id: int) -> TrainingRun:
     """Train the draft model from the assistant's data as it is now, and point the draft at it."""
     from builder.services.nlu import nlu_data_hash, nlu_examples, nlu_matcher
-    from nlu.model import NluModel
+    from nlu.model import NluModel, TrainingConfig
     from nlu.registry import NotPublished
     from nlu.store import registry
 
@@ -69,6 +69,7 @@ def training_run_execute(run_id: int) -> TrainingRun:
         model = NluModel.train(
             nlu_examples(assistant),
             encoder=models.encoder,
+            config=TrainingConfig(mode=assistant.nlu_mode),
             previous=previous,
             matcher=nlu_matcher(assistant),
             progress=progress,

@@ -41,6 +41,7 @@ def assistant_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "hybrid_low": assistant.hybrid_low,
         "hybrid_high": assistant.hybrid_high,
         "nlu_threshold": assistant.nlu_threshold,
+        "nlu_mode": assistant.nlu_mode,
     }
     form = AssistantEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -52,8 +53,10 @@ def assistant_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "hybrid_low",
             "hybrid_high",
             "nlu_threshold",
+            "nlu_mode",
         )
         fields = {key: form.cleaned_data[key] for key in names}
+        fields["nlu_mode"] = fields["nlu_mode"] or None  # not posted: unchanged
         saved = submit(
             form,
             services.assistant_update,

@@ -117,3 +117,24 @@ def test_an_entity_used_in_annotations_cannot_be_deleted(assistant, size):
 def test_intent_names_are_identifiers(assistant, name):
     with pytest.raises(ValidationError):
         services.intent_create(assistant=assistant, name=name)
+
+
+def test_switching_to_accurate_mode_retrains_the_draft_on_a_fine_tuned_encoder(
+    assistant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("order_pizza", "track_order", "opening_hours"):
+            services.intent_create(assistant=assistant, name=name, utterances=UTTERANCES[name])
+    fast = registry().published_model(assistant.pk, "draft")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assistant_update(assistant=assistant, nlu_mode="accurate")
+
+    run = TrainingRun.objects.filter(assistant=assistant).order_by("-pk").first()
+    assert (run.status, run.progress) == (TrainingStatus.DONE, 1.0), run.error
+    accurate = registry().published_model(assistant.pk, "draft")
+    assert (fast.manifest["mode"], accurate.manifest["mode"]) == ("fast", "accurate")
+    assert "+tuned-" in accurate.encoder.identity
+    assert accurate.parse("a large pizza please").intent == "order_pizza"
+    with pytest.raises(ValidationError, match="training mode"):
+        services.assistant_update(assistant=assistant, nlu_mode="thorough")

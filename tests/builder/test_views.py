@@ -153,3 +153,22 @@ def test_the_api_token_can_be_created_and_replaced(
     client.post("/accounts/token/")
     second = client.get("/accounts/").context["token"].key
     assert first != second
+
+
+def test_the_nlu_training_mode_is_chosen_on_the_edit_page(
+    client_for: Callable[[User], Client], owner: User, assistant: Assistant
+) -> None:
+    client = client_for(owner)
+    form = client.get(f"/assistants/{assistant.pk}/edit/").content.decode()
+    client.post(
+        f"/assistants/{assistant.pk}/edit/",
+        {"name": assistant.name, "language": "en", "nlu_mode": "accurate"},
+    )
+    assistant.refresh_from_db()
+    assert 'name="nlu_mode"' in form
+    assert "Accurate: fine-tunes the encoder first" in form
+    assert assistant.nlu_mode == "accurate"
+    assert (
+        'value="accurate" selected'
+        in client.get(f"/assistants/{assistant.pk}/edit/").content.decode()
+    )

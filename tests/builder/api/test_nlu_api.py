@@ -159,3 +159,19 @@ def test_another_workspaces_intents_are_invisible(api_for, editor, outsider, ass
     assert client.get(f"/api/intents/{intent['id']}/").status_code == 404
     assert client.get(f"/api/intents/{intent['id']}/utterances/").status_code == 404
     assert client.get("/api/intents/").json()["results"] == []
+
+
+def test_the_training_mode_is_a_setting_of_the_assistant(api_for, editor, assistant):
+    client = api_for(editor)
+    url = f"/api/assistants/{assistant.pk}/"
+
+    default = client.get(url).json()["nlu_mode"]
+    switched = client.patch(url, {"nlu_mode": "accurate"}, format="json")
+    bad = client.patch(url, {"nlu_mode": "thorough"}, format="json")
+
+    assert default == "fast"
+    assert switched.status_code == 200
+    assert switched.json()["nlu_mode"] == "accurate"
+    assert bad.status_code == 400
+    assert "nlu_mode" in bad.json()
+    assert client.get(url).json()["nlu_mode"] == "accurate"  # the bad value changed nothing

@@ -130,7 +130,7 @@ def test_switching_to_accurate_mode_retrains_the_draft_on_a_fine_tuned_encoder(
     with django_capture_on_commit_callbacks(execute=True):
         services.assistant_update(assistant=assistant, nlu_mode="accurate")
 
-    run = TrainingRun.objects.filter(assistant=assistant).order_by("-pk").first()
+    run = TrainingRun.objects.filter(assistant=assistant).latest("pk")
     assert (run.status, run.progress) == (TrainingStatus.DONE, 1.0), run.error
     accurate = registry().published_model(assistant.pk, "draft")
     assert (fast.manifest["mode"], accurate.manifest["mode"]) == ("fast", "accurate")

@@ -7,7 +7,7 @@ weights starting at each intent's mean vector. Cross-entropy then pulls an inten
 together and pushes the other intents' away, which is what the fast-mode heads and the nearness
 to prototypes read afterwards. The cosine head itself is thrown away.
 
-One epoch, AdamW with warm-up and linear decay, batches of utterances of similar length. The
+Two epochs, AdamW with warm-up and linear decay, batches of utterances of similar length. The
 result is exported like the packaged encoder (ONNX, int8), into the model's own directory, and
 served by onnxruntime alone. Figures in BENCHMARKS.md.
 """
@@ -31,7 +31,7 @@ from nlu.data import OUT_OF_SCOPE, Example
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    epochs: float = 1.0
+    epochs: float = 2.0
     batch_size: int = 32
     learning_rate: float = 3e-5  # the encoder's
     head_learning_rate: float = 3e-3  # the cosine head's

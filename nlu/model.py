@@ -206,8 +206,8 @@ class NluModel:
         if config.mode == "accurate":
             encoder = _finetuned_encoder(examples, encoder, config.finetune, progress)
             progress = _progress_after(progress, FINETUNE_SHARE)
-        if previous is not None:
-            encoder.remember(previous.training_vectors)
+        if previous is not None and previous.manifest["encoder"] == encoder.identity:
+            encoder.remember(previous.training_vectors)  # vectors of another encoder would lie
         texts = [example.text for example in examples]
         labels = [example.intent for example in examples]
         progress("embedding", 0.0)

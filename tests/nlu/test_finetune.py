@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nlu.data import Example
-from nlu.encoder import Encoder
+from nlu.encoder import Encoder, text_key
 from nlu.finetune import FinetuneConfig
 from nlu.model import NluModel, TrainingConfig
 from tests.nlu.conftest import UTTERANCES, pizza_examples
@@ -22,11 +22,15 @@ def progress() -> list[tuple[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def accurate_model(encoder: Encoder, progress: list[tuple[str, float]]) -> NluModel:
+def accurate_model(
+    encoder: Encoder, pizza_model: NluModel, progress: list[tuple[str, float]]
+) -> NluModel:
+    """Trained after a fast-mode model of the same utterances, as when a creator switches."""
     return NluModel.train(
         pizza_examples(),
         encoder=encoder,
         config=ACCURATE,
+        previous=pizza_model,
         progress=lambda stage, fraction: progress.append((stage, fraction)),
     )
 
@@ -49,6 +53,16 @@ def test_fine_tuning_pulls_each_intents_utterances_together(
 ) -> None:
     assert accurate_model.encoder is not encoder
     assert separation(accurate_model.encoder) > separation(encoder) + 0.02
+
+
+def test_the_heads_learn_from_the_fine_tuned_vectors_not_the_previous_models(
+    accurate_model: NluModel, pizza_model: NluModel
+) -> None:
+    key = text_key("where is my order")
+    served = accurate_model.encoder.embed_one("where is my order")
+    trained_on, before = accurate_model.training_vectors[key], pizza_model.training_vectors[key]
+    assert not np.allclose(trained_on, before, atol=1e-3)
+    assert float(trained_on @ served) > float(before @ served)
 
 
 def test_an_accurate_model_serves_from_its_own_encoder(

@@ -36,7 +36,7 @@ from nlu.calibration import Familiarity, threshold_choose
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.encoder import Encoder, text_key
 from nlu.entities import Entity, EntityMatcher, resolve_overlaps
-from nlu.finetune import FinetuneConfig
+from nlu.finetune import FinetuneConfig, encoder_finetune
 from nlu.intents import IntentClassifier, IntentConfig, out_of_fold
 from nlu.spans import SpanConfig, SpanExtractor
 
@@ -342,8 +342,6 @@ def _finetuned_encoder(
     examples: list[Example], base: Encoder, config: FinetuneConfig, progress: Progress
 ) -> Encoder:
     """The base encoder fine-tuned on ``examples``, in a directory that lives as long as it."""
-    from nlu.finetune import encoder_finetune
-
     work = Path(tempfile.mkdtemp(prefix="nlu-encoder-"))
     try:
         encoder_finetune(

@@ -120,7 +120,8 @@ LLM_POLICY_FIELDS = (
     "llm_monthly_budget",
     "llm_injection_judge",
 )
-HYBRID_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold", "nlu_mode")
+# How the assistant understands turns: set through assistant_update, after creation too.
+UNDERSTANDING_FIELDS = ("hybrid_enabled", "hybrid_low", "hybrid_high", "nlu_threshold", "nlu_mode")
 
 
 @extend_schema_view(list=extend_schema(parameters=[WORKSPACE_FILTER]))
@@ -143,12 +144,12 @@ class AssistantViewSet(viewsets.ModelViewSet[Assistant]):
         if not can_edit(workspace.member_role):
             raise PermissionDenied("Viewers cannot create assistants.")
         policy = {field: data.pop(field) for field in LLM_POLICY_FIELDS if field in data}
-        hybrid = {field: data.pop(field) for field in HYBRID_FIELDS if field in data}
+        understanding = {field: data.pop(field) for field in UNDERSTANDING_FIELDS if field in data}
         assistant = services.assistant_create(workspace=workspace, **data)
         if policy:
             self._policy_update(assistant, policy)
-        if hybrid:
-            services.assistant_update(assistant=assistant, **hybrid)
+        if understanding:
+            services.assistant_update(assistant=assistant, **understanding)
         serializer.instance = self.get_queryset().get(pk=assistant.pk)
 
     def perform_update(self, serializer: BaseSerializer[Assistant]) -> None:

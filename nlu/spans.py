@@ -131,6 +131,7 @@ class SpanExtractor:
         # The labels each intent was annotated with (plus O): decoding keeps to them, which is
         # both what the creator taught and four times less work than all labels.
         self.intent_labels: dict[str, list[int]] = {}
+        self._transitions_by_intent: dict[str, np.ndarray] = {}
 
     @property
     def entity_types(self) -> list[str]:
@@ -212,27 +213,36 @@ class SpanExtractor:
         if not tokens or not self.labels:
             return []
         lookup = self.attributes.get
-        rows, columns = [], []
-        for row, attributes in enumerate(token_features(tokens, intent)):
-            for index in map(lookup, attributes):
-                if index is not None:
-                    rows.append(row)
-                    columns.append(index)
+        columns: list[int] = []
+        counts: list[int] = []
+        for attributes in token_features(tokens, intent):
+            known = [index for index in map(lookup, attributes) if index is not None]
+            columns.extend(known)
+            counts.append(len(known))
+        labels, transitions = self._decoding(intent)
+        weights = (
+            self.state_matrix[columns] if labels is None else self.state_matrix[columns][:, labels]
+        )
+        # A token's score is the sum of its attributes' rows; tokens with none score zero.
+        scores = np.zeros((len(tokens), weights.shape[1]), dtype=np.float32)
+        present = np.flatnonzero(counts)
+        if len(present):
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[present]
+            scores[present] = np.add.reduceat(weights, starts, axis=0)
+        path = self._viterbi(scores, transitions)
+        names = self.labels if labels is None else [self.labels[i] for i in labels]
+        return spans_from_labels(text, tokens, [names[i] for i in path])
+
+    def _decoding(self, intent: str | None) -> tuple[list[int] | None, np.ndarray]:
+        """The labels decoding keeps to for ``intent`` (None: all) and their transitions."""
         allowed = self.intent_labels.get(intent or "")
-        weights = self.state_matrix[columns]
-        if allowed:
-            weights = weights[:, allowed]
-        starts = np.flatnonzero(np.diff(np.asarray(rows), prepend=-1))
-        if len(starts) == len(tokens):  # every token has known attributes: one contiguous run each
-            scores = np.add.reduceat(weights, starts, axis=0)
-        else:
-            scores = np.zeros((len(tokens), weights.shape[1]), dtype=np.float32)
-            np.add.at(scores, np.asarray(rows, dtype=np.int64), weights)
-        if allowed:
-            path = self._viterbi(scores, self.transitions[np.ix_(allowed, allowed)])
-            return spans_from_labels(text, tokens, [self.labels[allowed[i]] for i in path])
-        path = self._viterbi(scores, self.transitions)
-        return spans_from_labels(text, tokens, [self.labels[i] for i in path])
+        if not allowed:
+            return None, self.transitions
+        cached = self._transitions_by_intent.get(intent or "")
+        if cached is None:
+            cached = self.transitions[np.ix_(allowed, allowed)]
+            self._transitions_by_intent[intent or ""] = cached
+        return allowed, cached
 
     @staticmethod
     def _viterbi(scores: np.ndarray, transitions: np.ndarray) -> list[int]:

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from nlu.files import component_read, component_write
+from nlu.nearness import Nearness
 from nlu.ngrams import NgramVectorizer
 
 
@@ -149,6 +150,14 @@ class IntentClassifier:
         self.prototypes = np.zeros((0, 0), dtype=np.float32)
         self.prototype_owners = np.zeros(0, dtype=np.int32)
 
+    @property
+    def prototypes(self) -> np.ndarray:
+        return self._nearness.prototypes
+
+    @prototypes.setter
+    def prototypes(self, vectors: np.ndarray) -> None:
+        self._nearness = Nearness(vectors)
+
     def train(
         self, embeddings: np.ndarray, texts: list[str], labels: list[str]
     ) -> IntentClassifier:
@@ -246,14 +255,10 @@ class IntentClassifier:
 
     def nearness(self, embeddings: np.ndarray) -> np.ndarray:
         """Each utterance's cosine similarity to the nearest prototype (-1 without any)."""
-        if not len(self.prototypes):
-            return np.full(len(embeddings), -1.0, dtype=np.float32)
-        return np.asarray(embeddings @ self.prototypes.T).max(axis=1)
+        return self._nearness.of(embeddings)
 
     def nearness_one(self, embedding: np.ndarray) -> float:
-        if not len(self.prototypes):
-            return -1.0
-        return float((self.prototypes @ embedding).max())
+        return self._nearness.of_one(embedding)
 
     def _blend(self, dense_scores: np.ndarray, ngram_scores: np.ndarray) -> np.ndarray:
         """Average the two heads' probabilities, the n-gram head at ``sparse_weight``."""

@@ -1,8 +1,8 @@
 """The sentence encoder as served: a tokenizer and an ONNX graph, nothing else.
 
-Single utterances are tokenised without padding; batches are sorted by length so each padded batch
-wastes little. Embeddings are cached by the text's content hash, so retraining after an edit
-re-embeds only the utterances that changed.
+Single utterances are tokenised without padding and run through a graph that takes no attention
+mask; batches are sorted by length so each padded batch wastes little. Embeddings are cached by
+the text's content hash, so retraining after an edit re-embeds only the utterances that changed.
 """
 
 from __future__ import annotations
@@ -47,18 +47,20 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_tokens)
-        self.session = self._session(threads)
+        # Exports before the single-utterance graph existed run one utterance as a batch of one.
+        self._single = self.manifest.get("single", {}).get(variant)
+        self.session = self._session(self._single or self.manifest["variants"][variant], threads)
         self._batch_session: ort.InferenceSession | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def _session(self, threads: int) -> ort.InferenceSession:
+    def _session(self, filename: str, threads: int) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         return ort.InferenceSession(
-            str(self.directory / self.manifest["variants"][self.variant]),
+            str(self.directory / filename),
             options,
             providers=["CPUExecutionProvider"],
             disabled_optimizers=DISABLED_OPTIMIZERS,
@@ -68,7 +70,8 @@ class Encoder:
     def batch_session(self) -> ort.InferenceSession:
         """Batches (training, evaluation) use every core; single utterances use ``threads``."""
         if self._batch_session is None:
-            self._batch_session = self._session(os.cpu_count() or 1)
+            filename = self.manifest["variants"][self.variant]
+            self._batch_session = self._session(filename, os.cpu_count() or 1)
         return self._batch_session
 
     @property
@@ -86,17 +89,21 @@ class Encoder:
         """Write what serving this encoder needs (tokenizer, the served variant) to ``target``."""
         target.mkdir(parents=True, exist_ok=True)
         filename = self.manifest["variants"][self.variant]
-        for name in ("tokenizer.json", filename):
+        for name in ("tokenizer.json", filename, *([self._single] if self._single else [])):
             shutil.copyfile(self.directory / name, target / name)
-        manifest = {**self.manifest, "variants": {self.variant: filename}}
+        manifest = {
+            **self.manifest,
+            "variants": {self.variant: filename},
+            "single": {self.variant: self._single} if self._single else {},
+        }
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
     def embed_one(self, text: str) -> np.ndarray:
-        encoding = self.tokenizer.encode(text)
-        ids = np.asarray([encoding.ids], dtype=np.int64)
-        return self.session.run(
-            ["sentence_embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        )[0][0]
+        ids = np.asarray([self.tokenizer.encode(text).ids], dtype=np.int64)
+        feed = {"input_ids": ids}
+        if not self._single:
+            feed["attention_mask"] = np.ones_like(ids)
+        return self.session.run(["sentence_embedding"], feed)[0][0]
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Sentence vectors for many texts, from the cache where possible."""

@@ -7,6 +7,7 @@ The encoder is exported from its PyPI package to ONNX on first use (about ten se
 from __future__ import annotations
 
 import fcntl
+import json
 import threading
 from functools import cache
 from pathlib import Path
@@ -23,15 +24,21 @@ def encoder_directory() -> Path:
     return Path(settings.NLU_DIR) / "encoder"
 
 
+def _exported(directory: Path) -> bool:
+    """A complete export of the current layout (older ones lack the single-utterance graph)."""
+    manifest = directory / "manifest.json"
+    return manifest.exists() and "single" in json.loads(manifest.read_text())
+
+
 def encoder_ensure() -> Path:
     """Export the encoder unless a complete export is already there; safe across processes."""
     directory = encoder_directory()
-    if (directory / "manifest.json").exists():
+    if _exported(directory):
         return directory
     directory.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock, (directory.parent / ".export.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (directory / "manifest.json").exists():
+        if not _exported(directory):
             from nlu.export import encoder_export
 
             encoder_export(directory)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -27,7 +30,7 @@ def torch_embeddings() -> np.ndarray:
     )
     batch = AutoTokenizer.from_pretrained(str(source))(SENTENCES, padding=True, return_tensors="pt")
     with torch.no_grad():
-        return model(batch["input_ids"], batch["attention_mask"])[0].numpy()
+        return model(batch["input_ids"], batch["attention_mask"]).numpy()
 
 
 def test_the_float32_onnx_encoder_matches_torch(torch_embeddings: np.ndarray) -> None:
@@ -66,3 +69,19 @@ def test_the_embedding_cache_stays_bounded_and_correct(monkeypatch: pytest.Monke
     first = encoder.embed(SENTENCES)
     assert len(encoder._cache) == 2
     assert np.abs(encoder.embed(SENTENCES) - first).max() < 1e-6
+
+
+def test_an_export_from_before_the_single_utterance_graph_still_serves(tmp_path: Path) -> None:
+    # Fine-tuned encoders saved with a model before it existed have the batch graph only.
+    source = encoder_ensure()
+    old = tmp_path / "encoder"
+    old.mkdir()
+    manifest = json.loads((source / "manifest.json").read_text())
+    del manifest["single"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    for name in ("tokenizer.json", "model.int8.onnx"):
+        (old / name).symlink_to(source / name)
+    current = Encoder(source)
+    legacy = Encoder(old)
+    for text in SENTENCES:
+        assert float(current.embed_one(text) @ legacy.embed_one(text)) > 0.999

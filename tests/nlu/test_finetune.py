@@ -96,7 +96,11 @@ def test_a_saved_accurate_model_loads_with_its_encoder_and_no_pickle(
         assert loaded.parse(text) == accurate_model.parse(text)
     files = [path for path in (tmp_path / "model").rglob("*") if path.is_file()]
     assert {path.suffix for path in files} <= {".json", ".safetensors", ".onnx"}
-    assert [path.name for path in files if path.suffix == ".onnx"] == ["model.int8.onnx"]
+    # The served variant only: its batch graph and its single-utterance graph.
+    assert sorted(path.name for path in files if path.suffix == ".onnx") == [
+        "model.int8.onnx",
+        "single.int8.onnx",
+    ]
 
 
 def test_a_quick_retrain_keeps_the_fine_tuned_encoder(accurate_model: NluModel) -> None:

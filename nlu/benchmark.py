@@ -119,8 +119,9 @@ def _retrain_one_intent(
 ) -> float:
     """Seconds to retrain after a creator edits the utterances of one intent.
 
-    The quick retrain a save triggers, in either mode: it re-fits the heads on the model's own
-    encoder (fine-tuned, in accurate mode) and leaves re-tuning the encoder to a full training.
+    The retrain a save triggers, in the model's mode: in accurate mode it keeps the fine-tuned
+    encoder unless the edit changed more than ``TrainingConfig.retune_share`` of the utterances,
+    and then it fine-tunes again.
     """
     edited = model.manifest["labels"][0]
     changed = [
@@ -135,6 +136,11 @@ def _retrain_one_intent(
     ]
     tick = time.perf_counter()
     NluModel.train(
-        changed, encoder=model.encoder, validation=valid, previous=model, progress=progress
+        changed,
+        encoder=model.encoder,
+        config=TrainingConfig(mode=model.manifest["mode"]),
+        validation=valid,
+        previous=model,
+        progress=progress,
     )
     return round(time.perf_counter() - tick, 2)

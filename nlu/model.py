@@ -75,6 +75,9 @@ class TrainingConfig:
     # keeps the threshold; below this many utterances a full training (recalibrated) is as quick.
     incremental_share: float = 0.05
     incremental_min_utterances: int = 1000
+    # Accurate mode re-tunes the encoder once this share of the utterances changed since it was
+    # tuned, or an intent came or went; smaller edits re-fit the heads on it in seconds.
+    retune_share: float = 0.1
     top_k: int = 5
 
 
@@ -197,15 +200,22 @@ class NluModel:
         """Train on ``examples``; calibrate the threshold on ``validation`` or by cross-validation.
 
         ``previous`` lends its cached utterance vectors, so only changed utterances are embedded.
-        In accurate mode ``encoder`` is replaced by a copy fine-tuned on ``examples``.
+        In accurate mode ``encoder`` is replaced by a copy fine-tuned on ``examples``, or by
+        ``previous``'s when it was tuned on nearly the same utterances.
         """
         config = config or TrainingConfig()
         if config.mode not in MODES:
             raise ValueError(f"unknown training mode {config.mode!r}; use one of {MODES}")
         started = time.perf_counter()
+        tuning = None
         if config.mode == "accurate":
-            encoder = _finetuned_encoder(examples, encoder, config.finetune, progress)
-            progress = _progress_after(progress, FINETUNE_SHARE)
+            tuning = _tuning_kept(previous, examples, config)
+            if tuning is not None and previous is not None:
+                encoder = previous.encoder
+            else:
+                encoder = _finetuned_encoder(examples, encoder, config.finetune, progress)
+                progress = _progress_after(progress, FINETUNE_SHARE)
+                tuning = {"utterances": len(_in_scope_pairs(examples)), "changed": 0}
         if previous is not None and previous.manifest["encoder"] == encoder.identity:
             encoder.remember(previous.training_vectors)  # vectors of another encoder would lie
         texts = [example.text for example in examples]
@@ -255,6 +265,7 @@ class NluModel:
             "format": MODEL_FORMAT,
             "mode": config.mode,
             "encoder": encoder.identity,
+            "tuning": tuning,
             "labels": classifier.labels,
             "threshold": threshold,
             "threshold_source": threshold_source,
@@ -356,6 +367,33 @@ def _finetuned_encoder(
         raise
     weakref.finalize(tuned, shutil.rmtree, work, True)
     return tuned
+
+
+def _in_scope_pairs(examples: Iterable[Example]) -> set[tuple[str, str]]:
+    return {
+        (text_key(example.text), example.intent)
+        for example in examples
+        if example.intent != OUT_OF_SCOPE
+    }
+
+
+def _tuning_kept(
+    previous: NluModel | None, examples: list[Example], config: TrainingConfig
+) -> dict[str, int] | None:
+    """How far ``examples`` drifted from what ``previous``'s fine-tuned encoder was tuned on,
+    counted up across the trainings that kept it; None when it has drifted too far to keep.
+    """
+    tuning = previous.manifest.get("tuning") if previous is not None else None
+    if previous is None or not tuning or not previous.encoder.finetuned:
+        return None
+    now = _in_scope_pairs(examples)
+    before = {pair for pair in previous.training_pairs if pair[1] != OUT_OF_SCOPE}
+    if {intent for _, intent in now} != set(previous.classifier.labels):
+        return None
+    changed = tuning["changed"] + max(len(now - before), len(before - now))
+    if changed > config.retune_share * tuning["utterances"]:
+        return None
+    return {"utterances": tuning["utterances"], "changed": changed}
 
 
 def _progress_after(progress: Progress, done: float) -> Progress:

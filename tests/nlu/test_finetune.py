@@ -10,7 +10,7 @@ import pytest
 from nlu.data import Example
 from nlu.encoder import Encoder, text_key
 from nlu.finetune import FinetuneConfig
-from nlu.model import NluModel, TrainingConfig
+from nlu.model import NluModel, TrainingConfig, _tuning_kept
 from tests.nlu.conftest import UTTERANCES, pizza_examples
 
 ACCURATE = TrainingConfig(mode="accurate", finetune=FinetuneConfig(epochs=4, batch_size=8))
@@ -103,11 +103,46 @@ def test_a_saved_accurate_model_loads_with_its_encoder_and_no_pickle(
     ]
 
 
-def test_a_quick_retrain_keeps_the_fine_tuned_encoder(accurate_model: NluModel) -> None:
+def test_a_small_edit_keeps_the_fine_tuned_encoder_and_trains_in_seconds(
+    accurate_model: NluModel, encoder: Encoder
+) -> None:
     edited = [*pizza_examples(), Example("do you have gluten free bases", "order_pizza")]
-    retrained = NluModel.train(edited, encoder=accurate_model.encoder, previous=accurate_model)
+    stages: list[str] = []
+    retrained = NluModel.train(
+        edited,
+        encoder=encoder,
+        config=ACCURATE,
+        previous=accurate_model,
+        progress=lambda stage, fraction: stages.append(stage),
+    )
     assert retrained.encoder is accurate_model.encoder
+    assert "fine-tuning" not in stages
+    assert retrained.manifest["mode"] == "accurate"
+    assert retrained.manifest["tuning"]["changed"] == 1
     assert retrained.parse("a gluten free pizza please").intent == "order_pizza"
+
+
+def test_edits_that_add_up_past_the_share_or_a_new_intent_tune_the_encoder_again(
+    accurate_model: NluModel, encoder: Encoder
+) -> None:
+    picky = TrainingConfig(
+        mode="accurate", finetune=ACCURATE.finetune, retune_share=2 / len(pizza_examples())
+    )
+    one = [*pizza_examples(), Example("do you have gluten free bases", "order_pizza")]
+    first = NluModel.train(one, encoder=encoder, config=picky, previous=accurate_model)
+    assert first.encoder is accurate_model.encoder
+    two = [*one, Example("is the shop open at noon", "opening_hours")]
+    three = [*two, Example("any news on my pizza", "track_order")]
+    second = NluModel.train(two, encoder=encoder, config=picky, previous=first)
+    assert second.encoder is accurate_model.encoder
+    assert second.manifest["tuning"]["changed"] == 2
+    third = NluModel.train(three, encoder=encoder, config=picky, previous=second)
+    assert third.encoder is not accurate_model.encoder
+    assert third.manifest["tuning"]["changed"] == 0
+    # A new intent is one the encoder never learnt to set apart: that alone means tuning again.
+    new_intent = [*one, Example("thanks a lot", "thanks"), Example("cheers, thank you", "thanks")]
+    assert _tuning_kept(first, new_intent, ACCURATE) is None
+    assert _tuning_kept(first, one, ACCURATE) is not None
 
 
 def test_an_unknown_mode_is_a_clear_error(encoder: Encoder) -> None:

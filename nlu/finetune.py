@@ -53,10 +53,12 @@ def encoder_finetune(
     *,
     config: FinetuneConfig | None = None,
     progress: Callable[[float], None] = lambda fraction: None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Fine-tune on the in-scope ``examples`` and export the encoder to ``target``.
 
-    Returns the export's manifest. ``progress`` gets the share of training steps done.
+    Returns the export's manifest. ``progress`` gets the share of training steps done;
+    ``threads`` caps the cores torch uses (all of them by default).
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -77,8 +79,8 @@ def encoder_finetune(
 
     torch.manual_seed(config.seed)
     shuffler = np.random.default_rng(config.seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     source = encoder_source_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModel.from_pretrained(str(source))
@@ -145,7 +147,7 @@ def encoder_finetune(
             }
             return encoder_export(target, source=Path(work), finetuned=finetuned)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _length_batches(texts: list[str], size: int, shuffler: np.random.Generator) -> list[list[int]]:

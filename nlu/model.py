@@ -79,6 +79,7 @@ class TrainingConfig:
     # tuned, or an intent came or went; smaller edits re-fit the heads on it in seconds.
     retune_share: float = 0.1
     top_k: int = 5
+    finetune_threads: int | None = None  # cores fine-tuning may use; None: all of them
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -213,7 +214,7 @@ class NluModel:
             if tuning is not None and previous is not None:
                 encoder = previous.encoder
             else:
-                encoder = _finetuned_encoder(examples, encoder, config.finetune, progress)
+                encoder = _finetuned_encoder(examples, encoder, config, progress)
                 progress = _progress_after(progress, FINETUNE_SHARE)
                 tuning = {"utterances": len(_in_scope_pairs(examples)), "changed": 0}
         if previous is not None and previous.manifest["encoder"] == encoder.identity:
@@ -350,7 +351,7 @@ class NluModel:
 
 
 def _finetuned_encoder(
-    examples: list[Example], base: Encoder, config: FinetuneConfig, progress: Progress
+    examples: list[Example], base: Encoder, config: TrainingConfig, progress: Progress
 ) -> Encoder:
     """The base encoder fine-tuned on ``examples``, in a directory that lives as long as it."""
     work = Path(tempfile.mkdtemp(prefix="nlu-encoder-"))
@@ -358,8 +359,9 @@ def _finetuned_encoder(
         encoder_finetune(
             examples,
             work / "encoder",
-            config=config,
+            config=config.finetune,
             progress=lambda fraction: progress("fine-tuning", FINETUNE_SHARE * fraction),
+            threads=config.finetune_threads,
         )
         tuned = Encoder(work / "encoder", variant=base.variant, threads=base.threads)
     except BaseException:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -69,7 +71,7 @@ def training_run_execute(run_id: int) -> TrainingRun:
         model = NluModel.train(
             nlu_examples(assistant),
             encoder=models.encoder,
-            config=TrainingConfig(mode=assistant.nlu_mode),
+            config=TrainingConfig(mode=assistant.nlu_mode, finetune_threads=finetune_threads()),
             previous=previous,
             matcher=nlu_matcher(assistant),
             progress=progress,
@@ -102,6 +104,14 @@ def training_run_execute(run_id: int) -> TrainingRun:
 
         nlu_analyse(run.pk)
     return run
+
+
+def finetune_threads() -> int | None:
+    """Cores an accurate-mode fine-tuning may use: tasks that run inside the chat server leave
+    one core to the live chats (minutes of torch on every core would stall their turns)."""
+    if settings.TASKS_IN_PROCESS:
+        return max(1, (os.cpu_count() or 1) - 1)
+    return None
 
 
 def regression_against_published(assistant: Assistant, model: NluModel) -> dict[str, Any] | None:

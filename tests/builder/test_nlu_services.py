@@ -138,3 +138,20 @@ def test_switching_to_accurate_mode_retrains_the_draft_on_a_fine_tuned_encoder(
     assert accurate.parse("a large pizza please").intent == "order_pizza"
     with pytest.raises(ValidationError, match="training mode"):
         services.assistant_update(assistant=assistant, nlu_mode="thorough")
+
+    # A small edit afterwards re-fits the heads on the tuned encoder instead of tuning again.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.utterances_add(
+            intent=assistant.intents.get(name="order_pizza"),
+            utterances=["do you have gluten free bases"],
+        )
+    edited = registry().published_model(assistant.pk, "draft")
+    assert edited.manifest["trained_at"] != accurate.manifest["trained_at"]
+    assert edited.encoder.identity == accurate.encoder.identity
+    assert edited.manifest["tuning"]["changed"] == 1
+
+
+@pytest.mark.parametrize(("in_process", "expected"), [(True, 1), (False, None)])
+def test_fine_tuning_inside_the_chat_server_leaves_it_a_core(settings, in_process, expected):
+    settings.TASKS_IN_PROCESS = in_process
+    assert services.training.finetune_threads() == expected  # this machine has two

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from nlu.data import Example
 from nlu.encoder import Encoder, text_key
@@ -13,17 +14,28 @@ from nlu.finetune import FinetuneConfig
 from nlu.model import NluModel, TrainingConfig, _tuning_kept
 from tests.nlu.conftest import UTTERANCES, pizza_examples
 
-ACCURATE = TrainingConfig(mode="accurate", finetune=FinetuneConfig(epochs=4, batch_size=8))
+ACCURATE = TrainingConfig(
+    mode="accurate", finetune=FinetuneConfig(epochs=4, batch_size=8), finetune_threads=1
+)
 
 
 @pytest.fixture(scope="module")
-def progress() -> list[tuple[str, float]]:
+def progress() -> list[tuple[str, float, int]]:
+    """(stage, fraction, torch's thread count at the time) of each report."""
     return []
 
 
 @pytest.fixture(scope="module")
+def threads_before() -> int:
+    return torch.get_num_threads()
+
+
+@pytest.fixture(scope="module")
 def accurate_model(
-    encoder: Encoder, pizza_model: NluModel, progress: list[tuple[str, float]]
+    encoder: Encoder,
+    pizza_model: NluModel,
+    progress: list[tuple[str, float, int]],
+    threads_before: int,
 ) -> NluModel:
     """Trained after a fast-mode model of the same utterances, as when a creator switches."""
     return NluModel.train(
@@ -31,7 +43,9 @@ def accurate_model(
         encoder=encoder,
         config=ACCURATE,
         previous=pizza_model,
-        progress=lambda stage, fraction: progress.append((stage, fraction)),
+        progress=lambda stage, fraction: progress.append(
+            (stage, fraction, torch.get_num_threads())
+        ),
     )
 
 
@@ -77,13 +91,22 @@ def test_an_accurate_model_serves_from_its_own_encoder(
 
 
 def test_training_shows_progress_throughout_fine_tuning(
-    accurate_model: NluModel, progress: list[tuple[str, float]]
+    accurate_model: NluModel, progress: list[tuple[str, float, int]]
 ) -> None:
-    tuning = [fraction for stage, fraction in progress if stage == "fine-tuning"]
+    tuning = [fraction for stage, fraction, _ in progress if stage == "fine-tuning"]
     assert len(tuning) >= 4  # one report per step
     assert tuning == sorted(tuning)
-    assert progress[-1] == ("done", 1.0)
-    assert all(fraction >= tuning[-1] for stage, fraction in progress if stage != "fine-tuning")
+    assert progress[-1][:2] == ("done", 1.0)
+    assert all(fraction >= tuning[-1] for stage, fraction, _ in progress if stage != "fine-tuning")
+
+
+def test_fine_tuning_keeps_to_the_threads_it_was_given_and_gives_them_back(
+    accurate_model: NluModel, progress: list[tuple[str, float, int]], threads_before: int
+) -> None:
+    if threads_before == 1:
+        pytest.skip("torch runs one thread here anyway: nothing to tell apart")
+    assert {threads for stage, _, threads in progress if stage == "fine-tuning"} == {1}
+    assert torch.get_num_threads() == threads_before
 
 
 def test_a_saved_accurate_model_loads_with_its_encoder_and_no_pickle(

@@ -1,7 +1,8 @@
 """Where the NLU's files live, and the process-wide encoder.
 
-The encoder is exported from its PyPI package to ONNX on first use (about ten seconds) and kept in
-``NLU_DIR/encoder``; ``bin/serve`` and ``bin/test`` do it up front with ``manage.py nlu_export``.
+The encoder is exported from its PyPI package to ONNX on first use (about twenty seconds) and
+kept in ``NLU_DIR/encoder``; ``bin/serve`` and ``bin/test`` do it up front with
+``manage.py nlu_export``.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from nlu.files import component_read, component_write
 from nlu.nearness import Nearness
 from nlu.ngrams import NgramVectorizer
 
+NEARNESS_GRAPH = "nearness.onnx"
+
 
 @dataclass(frozen=True)
 class IntentConfig:
@@ -284,6 +286,8 @@ class IntentClassifier:
             **vectorizer_arrays,
         }
         component_write(directory, "intents", state, arrays)
+        if len(self.prototypes):
+            (directory / NEARNESS_GRAPH).write_bytes(self._nearness.graph)
 
     @classmethod
     def load(cls, directory: Path) -> IntentClassifier:
@@ -296,7 +300,10 @@ class IntentClassifier:
         classifier.sparse_weights = arrays["sparse_weights"]
         classifier.sparse_bias = arrays["sparse_bias"]
         if "prototypes" in arrays:  # models trained before prototypes existed have none
-            classifier.prototypes = arrays["prototypes"]
+            graph = directory / NEARNESS_GRAPH  # older models have none: built when first used
+            classifier._nearness = Nearness(
+                arrays["prototypes"], graph.read_bytes() if graph.exists() else None
+            )
             classifier.prototype_owners = arrays["prototype_owners"]
         return classifier
 

@@ -5,7 +5,9 @@ nearness reads in full. By then the encoder has pushed them out of the cache, so
 product cost 0.12 ms of a 1.6 ms parse. As int8 (one scale per prototype) they are 0.75 MB and
 onnxruntime's integer kernels take 0.06 ms, within 0.0025 of the float cosine (BENCHMARKS.md).
 Utterances are quantised row by row, so a batch gets exactly the figures its rows get one at a
-time: the calibration, which scores batches, and serving, which scores one, agree.
+time: the calibration, which scores batches, and serving, which scores one, agree. The graph is
+built (with ``onnx``) when a classifier trains and saved with it; serving reads it with
+onnxruntime alone.
 """
 
 from __future__ import annotations
@@ -28,10 +30,18 @@ def _integers(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Nearness:
     """The cosine similarity of utterances to the nearest of ``prototypes`` (unit rows)."""
 
-    def __init__(self, prototypes: np.ndarray) -> None:
+    def __init__(self, prototypes: np.ndarray, graph: bytes | None = None) -> None:
         self.prototypes = prototypes
+        self._graph = graph
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()
+
+    @property
+    def graph(self) -> bytes:
+        """The ONNX graph holding the int8 prototypes (what ``save`` writes)."""
+        if self._graph is None:
+            self._graph = _graph(self.prototypes)
+        return self._graph
 
     def of(self, embeddings: np.ndarray) -> np.ndarray:
         """One figure per row of ``embeddings``; -1 for every row when there are no prototypes."""
@@ -56,7 +66,7 @@ class Nearness:
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
                 self._session = ort.InferenceSession(
-                    _graph(self.prototypes), options, providers=["CPUExecutionProvider"]
+                    self.graph, options, providers=["CPUExecutionProvider"]
                 )
             return self._session
 

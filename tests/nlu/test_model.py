@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,7 +133,29 @@ def test_a_saved_model_loads_and_answers_the_same_without_pickle(
     for text in ["where is my order", "hi", "are you open late"]:
         assert loaded.parse(text) == pizza_model.parse(text)
     suffixes = {path.suffix for path in (tmp_path / "model").rglob("*") if path.is_file()}
-    assert suffixes <= {".json", ".safetensors"}
+    assert suffixes <= {".json", ".safetensors", ".onnx"}
+
+
+def test_a_saved_model_serves_with_onnxruntime_alone(
+    pizza_model: NluModel, encoder: Encoder, tmp_path: Path
+) -> None:
+    # The nearness graph is built with the onnx package at training and saved with the model.
+    pizza_model.save(tmp_path / "model")
+    script = (
+        "import sys; from pathlib import Path; from nlu.encoder import Encoder; "
+        "from nlu.model import NluModel; "
+        f"model = NluModel.load(Path({str(tmp_path / 'model')!r}), "
+        f"encoder=Encoder(Path({str(encoder.directory)!r}))); "
+        "print(model.parse('where is my order').intent, 'onnx' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.split() == ["track_order", "False"]
 
 
 def test_editing_one_intent_refits_only_that_intent(

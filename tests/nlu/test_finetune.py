@@ -119,10 +119,14 @@ def test_a_saved_accurate_model_loads_with_its_encoder_and_no_pickle(
         assert loaded.parse(text) == accurate_model.parse(text)
     files = [path for path in (tmp_path / "model").rglob("*") if path.is_file()]
     assert {path.suffix for path in files} <= {".json", ".safetensors", ".onnx"}
-    # The served variant only: its batch graph and its single-utterance graph.
-    assert sorted(path.name for path in files if path.suffix == ".onnx") == [
-        "model.int8.onnx",
-        "single.int8.onnx",
+    # The encoder's served variant only (its batch and single-utterance graphs), and the
+    # classifier's nearness graph.
+    assert sorted(
+        str(path.relative_to(tmp_path / "model")) for path in files if path.suffix == ".onnx"
+    ) == [
+        "encoder/model.int8.onnx",
+        "encoder/single.int8.onnx",
+        "intents/nearness.onnx",
     ]
 
 

@@ -167,13 +167,16 @@ def test_a_stopped_comparison_resumes_without_asking_or_billing_finished_items_a
     # first, is slow enough for the stop to land while that utterance is in flight.
     fake.script("primary", *[answer] * 4, slow(0.6, answer), *[answer] * 3)
 
-    def stop_after_two() -> None:
+    def stop_during_the_third() -> None:
+        # The provider records a request on arrival: the fifth arriving means the third
+        # utterance is in flight. (Waiting for two finished items raced the job on a busy
+        # machine: the stop could land before the third utterance started.)
         deadline = time.monotonic() + 30
-        while ComparisonItem.objects.count() < 2 and time.monotonic() < deadline:
+        while len(fake.requests) < 5 and time.monotonic() < deadline:
             time.sleep(0.01)
         evaluation_stop(run=EvaluationRun.objects.get())
 
-    stopper = threading.Thread(target=stop_after_two)
+    stopper = threading.Thread(target=stop_during_the_third)
     stopper.start()
     # The job runs in-line once the request commits, while the other thread stops it.
     run = evaluation_request(assistant=pizza, kind=EvaluationKind.COMPARE, test_set=TEST)

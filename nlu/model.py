@@ -208,22 +208,23 @@ class NluModel:
         if config.mode not in MODES:
             raise ValueError(f"unknown training mode {config.mode!r}; use one of {MODES}")
         started = time.perf_counter()
+        texts = [example.text for example in examples]
+        labels = [example.intent for example in examples]
+        keys = [text_key(text) for text in texts]
         tuning = None
         if config.mode == "accurate":
-            tuning = _tuning_kept(previous, examples, config)
+            pairs = _in_scope(zip(keys, labels, strict=True))
+            tuning = _tuning_kept(previous, pairs, config)
             if tuning is not None and previous is not None:
                 encoder = previous.encoder
             else:
                 encoder = _finetuned_encoder(examples, encoder, config, progress)
                 progress = _progress_after(progress, FINETUNE_SHARE)
-                tuning = {"utterances": len(_in_scope_pairs(examples)), "changed": 0}
+                tuning = {"utterances": len(pairs), "changed": 0}
         if previous is not None and previous.manifest["encoder"] == encoder.identity:
             encoder.remember(previous.training_vectors)  # vectors of another encoder would lie
-        texts = [example.text for example in examples]
-        labels = [example.intent for example in examples]
         progress("embedding", 0.0)
         embeddings = encoder.embed(texts)
-        keys = [text_key(text) for text in texts]
         changed = _changed_intents(previous, keys, labels, encoder, config)
         # Out-of-scope examples are no intent: they only show how well no-match works.
         scoped = [i for i, label in enumerate(labels) if label != OUT_OF_SCOPE]
@@ -371,25 +372,22 @@ def _finetuned_encoder(
     return tuned
 
 
-def _in_scope_pairs(examples: Iterable[Example]) -> set[tuple[str, str]]:
-    return {
-        (text_key(example.text), example.intent)
-        for example in examples
-        if example.intent != OUT_OF_SCOPE
-    }
+def _in_scope(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (text key, intent) pairs of the utterances that belong to an intent."""
+    return {(key, intent) for key, intent in pairs if intent != OUT_OF_SCOPE}
 
 
 def _tuning_kept(
-    previous: NluModel | None, examples: list[Example], config: TrainingConfig
+    previous: NluModel | None, now: set[tuple[str, str]], config: TrainingConfig
 ) -> dict[str, int] | None:
-    """How far ``examples`` drifted from what ``previous``'s fine-tuned encoder was tuned on,
-    counted up across the trainings that kept it; None when it has drifted too far to keep.
+    """How far the in-scope (text key, intent) pairs ``now`` drifted from what ``previous``'s
+    fine-tuned encoder was tuned on, counted up across the trainings that kept it; None when it
+    has drifted too far to keep.
     """
     tuning = previous.manifest.get("tuning") if previous is not None else None
     if previous is None or not tuning or not previous.encoder.finetuned:
         return None
-    now = _in_scope_pairs(examples)
-    before = {pair for pair in previous.training_pairs if pair[1] != OUT_OF_SCOPE}
+    before = _in_scope(previous.training_pairs)
     if {intent for _, intent in now} != set(previous.classifier.labels):
         return None
     changed = tuning["changed"] + max(len(now - before), len(before - now))

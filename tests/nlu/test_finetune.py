@@ -168,8 +168,12 @@ def test_edits_that_add_up_past_the_share_or_a_new_intent_tune_the_encoder_again
     assert third.manifest["tuning"]["changed"] == 0
     # A new intent is one the encoder never learnt to set apart: that alone means tuning again.
     new_intent = [*one, Example("thanks a lot", "thanks"), Example("cheers, thank you", "thanks")]
-    assert _tuning_kept(first, new_intent, ACCURATE) is None
-    assert _tuning_kept(first, one, ACCURATE) is not None
+    assert _tuning_kept(first, pairs_of(new_intent), ACCURATE) is None
+    assert _tuning_kept(first, pairs_of(one), ACCURATE) is not None
+
+
+def pairs_of(examples: list[Example]) -> set[tuple[str, str]]:
+    return {(text_key(example.text), example.intent) for example in examples}
 
 
 def test_an_unknown_mode_is_a_clear_error(encoder: Encoder) -> None:

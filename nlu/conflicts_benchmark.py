@@ -50,7 +50,10 @@ def conflicts_benchmark(
     analyse_seconds = time.perf_counter() - started
 
     outcomes = kfold_outcomes(
-        examples, lambda part: NluModel.train(part, encoder=encoder), folds=folds, seed=seed
+        examples,
+        lambda part, progress: NluModel.train(part, encoder=encoder, progress=progress),
+        folds=folds,
+        seed=seed,
     )
     errors = Counter(
         frozenset((o.expected, o.predicted))

@@ -20,8 +20,8 @@ from nlu.model import NluModel, Parse
 
 HISTOGRAM_BINS = 10
 MAX_ERRORS = 500
-Train = Callable[[list[Example]], NluModel]
 Progress = Callable[[str, float], None]
+Train = Callable[[list[Example], Progress], NluModel]  # a model of these, reporting its training
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,11 @@ def kfold_outcomes(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """Every utterance predicted by a model trained on the other folds (stratified by intent)."""
+    """Every utterance predicted by a model trained on the other folds (stratified by intent).
+
+    Each fold's training reports its own stages within the fold's share of ``progress``
+    (accurate mode fine-tunes an encoder per fold: minutes each).
+    """
     if folds < 2:
         raise ValueError("cross-validation needs at least 2 folds")
     assigned: list[list[Example]] = [[] for _ in range(folds)]
@@ -90,15 +94,23 @@ def kfold_outcomes(
         for index, example in enumerate(items):
             assigned[(offset + index) % folds].append(example)
         offset += len(items)
+    say = progress or _quiet
     outcomes: list[Outcome] = []
     for fold, test in enumerate(assigned):
-        if progress is not None:
-            progress(f"fold {fold + 1} of {folds}", fold / folds)
+        say(f"fold {fold + 1} of {folds}", fold / folds)
         if not test:
             continue
         rest = [example for other, part in enumerate(assigned) if other != fold for example in part]
-        outcomes.extend(outcomes_of(train(rest), test))
+
+        def within(stage: str, fraction: float, fold: int = fold) -> None:
+            say(f"fold {fold + 1} of {folds}: {stage}", (fold + fraction) / folds)
+
+        outcomes.extend(outcomes_of(train(rest, within), test))
     return outcomes
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    pass
 
 
 def _by_intent(examples: Sequence[Example], seed: int) -> dict[str, list[Example]]:

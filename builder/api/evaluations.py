@@ -30,6 +30,7 @@ class EvaluationSerializer(serializers.ModelSerializer[EvaluationRun]):
             "id",
             "assistant",
             "kind",
+            "nlu_mode",
             "folds",
             "test_name",
             "llm_model",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from builder.models.assistants import Assistant
+from builder.models.assistants import Assistant, NluMode
 
 
 class EvaluationKind(models.TextChoices):
@@ -25,6 +25,8 @@ class EvaluationStatus(models.TextChoices):
 class EvaluationRun(models.Model):
     assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="evaluations")
     kind = models.CharField(max_length=16, choices=EvaluationKind.choices)
+    # The mode of the models evaluated: the assistant's when asked, the draft's for a test set.
+    nlu_mode = models.CharField(max_length=16, choices=NluMode.choices, default=NluMode.FAST)
     folds = models.PositiveSmallIntegerField(default=5)
     test_name = models.CharField(max_length=255, blank=True)  # the uploaded file's name
     # A comparison: which LLM, how many utterances at most go to it, and few-shot examples.

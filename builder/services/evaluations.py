@@ -87,7 +87,8 @@ def evaluation_request(
     """Queue an evaluation; it runs once the current transaction commits.
 
     A comparison runs on the uploaded test set through the draft model, or without one on a
-    held-out fifth of the assistant's utterances with a model trained on the rest.
+    held-out fifth of the assistant's utterances with a model trained on the rest. Models trained
+    for an evaluation train in the assistant's mode: in accurate mode each fine-tunes an encoder.
     """
     if kind not in EvaluationKind.values:
         raise ValidationError({"kind": f"Choose one of: {', '.join(EvaluationKind.values)}."})
@@ -105,6 +106,7 @@ def evaluation_request(
     run = EvaluationRun.objects.create(
         assistant=assistant,
         kind=kind,
+        nlu_mode=assistant.nlu_mode,
         folds=folds,
         llm_model=llm_model,
         max_items=max_items,
@@ -168,8 +170,9 @@ def evaluation_resume(*, run: EvaluationRun) -> EvaluationRun:
 
 def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from builder.services.nlu import nlu_examples, nlu_matcher
+    from builder.services.training import finetune_threads
     from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
-    from nlu.model import NluModel
+    from nlu.model import NluModel, TrainingConfig
     from nlu.registry import NotPublished
     from nlu.store import registry
 
@@ -188,12 +191,20 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     matcher = nlu_matcher(assistant)
     progress = progress_reporter(run, _announce)
 
-    def train(examples: list[Example]) -> NluModel:
-        return NluModel.train(examples, encoder=models.encoder, matcher=matcher)
+    config = TrainingConfig(mode=run.nlu_mode, finetune_threads=finetune_threads())
+    modes: list[str] = []  # of the models evaluated, as their manifests say
+
+    def train(examples: list[Example], progress: Progress) -> NluModel:
+        model = NluModel.train(
+            examples, encoder=models.encoder, config=config, matcher=matcher, progress=progress
+        )
+        modes.append(model.manifest.get("mode", "fast"))
+        return model
 
     try:
         if run.kind == EvaluationKind.COMPARE:
             run.report = _compare(run, train, progress)
+            modes.append(run.report["nlu_mode"])
             outcomes = None
         elif run.kind == EvaluationKind.TEST_SET:
             try:
@@ -201,6 +212,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
             except NotPublished:
                 raise ValueError("The assistant has no trained model yet.") from None
             run.model_version = models.published_version(assistant.pk, "draft") or ""
+            modes.append(model.manifest.get("mode", "fast"))
             progress("predicting", 0.1)
             outcomes = outcomes_of(model, test_set_examples(run))
         else:
@@ -211,8 +223,8 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
                 train_part, test = split_holdout(examples)
                 if not test:
                     raise ValueError("Too few utterances to hold any out.")
-                progress("training on 80 %", 0.1)
-                outcomes = outcomes_of(train(train_part), test)
+                model = train(train_part, _share(progress, 0.0, 0.9, "training on 80 %: "))
+                outcomes = outcomes_of(model, test)
             else:
                 outcomes = kfold_outcomes(examples, train, folds=run.folds, progress=progress)
     except ComparisonStopped as stopped:
@@ -227,6 +239,8 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         run.status, run.progress = EvaluationStatus.DONE, 1.0
         if outcomes is not None:
             run.report = report(outcomes)
+        if modes:  # what was evaluated, whatever the assistant's mode is by now
+            run.nlu_mode = modes[-1]
     run.finished_at = timezone.now()
     # Unless it was stopped or resumed meanwhile: then the newer state stands.
     current = EvaluationRun.objects.filter(
@@ -238,6 +252,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         progress=run.progress,
         report=run.report,
         model_version=run.model_version,
+        nlu_mode=run.nlu_mode,
         finished_at=run.finished_at,
     ):
         _announce(run)
@@ -258,7 +273,7 @@ def test_set_examples(run: EvaluationRun) -> list[Example]:
 
 
 def _compare(
-    run: EvaluationRun, train: Callable[[list[Example]], Any], progress: Progress
+    run: EvaluationRun, train: Callable[[list[Example], Progress], Any], progress: Progress
 ) -> dict[str, Any]:
     from builder.services.comparison import compare
     from builder.services.nlu import nlu_examples
@@ -289,8 +304,16 @@ def _compare(
     training, held_out = split_holdout(nlu_examples(assistant))
     if not held_out:
         raise ValueError("Too few utterances to hold any out; upload a test set.")
-    progress("training on 80 %", 0.05)
-    return compare(assistant, held_out, nlu=train(training), training=training, **options)
+    # Fine-tuning (accurate mode) takes minutes; the fast heads take seconds.
+    share = 0.3 if run.nlu_mode == "accurate" else 0.05
+    nlu = train(training, _share(progress, 0.0, share, "training on 80 %: "))
+    options["progress"] = _share(progress, share, 1.0)
+    return compare(assistant, held_out, nlu=nlu, training=training, **options)
+
+
+def _share(progress: Progress, start: float, end: float, prefix: str = "") -> Progress:
+    """``progress`` for a step that fills the bar from ``start`` to ``end``."""
+    return lambda stage, fraction: progress(prefix + stage, start + (end - start) * fraction)
 
 
 def _announce(run: EvaluationRun) -> None:

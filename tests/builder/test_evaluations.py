@@ -47,7 +47,9 @@ def test_a_kfold_evaluation_reports_every_figure_on_its_page(pizza, client_for, 
     assert report["utterances"] == sum(i.utterances.count() for i in pizza.intents.all())
     assert 0.5 < report["accuracy"] <= 1
     assert report["entities"]["per_type"]  # the demo annotates sizes and toppings
+    assert run.nlu_mode == "fast"
     page = response.content.decode()
+    assert "fast mode" in page
     assert 'aria-label="Confidence histogram"' in page
     assert 'aria-label="F1 per intent"' in page
     assert f"{report['accuracy']:.4f}" in page
@@ -56,7 +58,27 @@ def test_a_kfold_evaluation_reports_every_figure_on_its_page(pizza, client_for, 
     assert json.loads(download.content)["report"] == report
 
 
+def test_an_accurate_assistant_is_evaluated_on_fine_tuned_models(pizza, client_for, editor):
+    # Set directly: switching modes through the service would fine-tune the draft as well.
+    Assistant.objects.filter(pk=pizza.pk).update(nlu_mode="accurate")
+    client = client_for(editor)
+    assert "trains in accurate mode" in client.get(f"/assistants/{pizza.pk}/evaluations/").text
+
+    response = client.post(
+        f"/assistants/{pizza.pk}/evaluations/", {"kind": "kfold", "folds": 2}, follow=True
+    )
+
+    run = EvaluationRun.objects.get()
+    assert run.status == EvaluationStatus.DONE, run.error
+    assert run.nlu_mode == "accurate"  # as the fold models' manifests say
+    assert run.report is not None
+    assert 0.5 < run.report["accuracy"] <= 1
+    assert "accurate mode" in response.text
+
+
 def test_an_uploaded_test_set_is_run_through_the_draft_model(pizza, api_for, editor):
+    # The draft was trained fast; switching the mode alone does not change what is tested.
+    Assistant.objects.filter(pk=pizza.pk).update(nlu_mode="accurate")
     created = api_for(editor).post(
         f"/api/assistants/{pizza.pk}/evaluations/",
         {"kind": "test_set", "test_set": SimpleUploadedFile("check.jsonl", TEST_SET)},
@@ -68,6 +90,7 @@ def test_an_uploaded_test_set_is_run_through_the_draft_model(pizza, api_for, edi
     assert run["status"] == "done"
     assert run["test_name"] == "check.jsonl"
     assert run["model_version"]
+    assert run["nlu_mode"] == "fast"
     assert run["report"]["utterances"] == 4
     assert run["report"]["out_of_scope"]["support"] == 1
 

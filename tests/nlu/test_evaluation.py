@@ -103,7 +103,7 @@ def test_kfold_predicts_every_utterance_once_with_a_model_that_never_saw_it():
             assert not set(texts) & self.texts
             return [Parse(text, text.split()[0], 0.9) for text in texts]
 
-    def train(part: list[Example]):
+    def train(part: list[Example], progress):
         seen_by_model.append({e.text for e in part})
         return Model(seen_by_model[-1])
 

@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "EvaluationKindEnum": "builder.models.EvaluationKind",
         "EntityKindEnum": "builder.models.EntityKind",
         "SuiteRunStatusEnum": "builder.models.SuiteRunStatus",
+        "NluModeEnum": "builder.models.NluMode",
     },
 }
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from builder.api.access import member_assistant, request_user
 from builder.api.parsers import FormParser, JSONParser, MultiPartParser
-from builder.models import EvaluationKind, EvaluationRun, can_edit, member_rows
+from builder.models import EvaluationKind, EvaluationRun, NluMode, can_edit, member_rows
 from builder.services.evaluations import (
     evaluation_request,
     evaluation_resume,
@@ -63,6 +63,12 @@ class EvaluationRequestSerializer(serializers.Serializer[dict[str, Any]]):
     llm_model = serializers.CharField(required=False, default="", allow_blank=True)
     max_items = serializers.IntegerField(min_value=1, max_value=5000, default=200)
     few_shot = serializers.IntegerField(min_value=0, max_value=10, default=3)
+    nlu_mode = serializers.ChoiceField(
+        NluMode.choices,
+        required=False,
+        help_text="The mode the evaluation's models train in; the assistant's by default. "
+        "Fast gives a quick estimate for an accurate-mode assistant.",
+    )
 
 
 class EvaluationControlSerializer(serializers.Serializer[dict[str, Any]]):
@@ -100,6 +106,7 @@ class EvaluationListView(APIView):
             llm_model=values["llm_model"],
             max_items=values["max_items"],
             few_shot=values["few_shot"],
+            nlu_mode=values.get("nlu_mode"),
         )
         run.refresh_from_db()
         return Response(EvaluationSerializer(run).data, status=status.HTTP_202_ACCEPTED)

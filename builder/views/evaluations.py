@@ -21,6 +21,7 @@ from builder.models import (
     Assistant,
     EvaluationKind,
     EvaluationRun,
+    NluMode,
     can_edit,
     member_rows,
 )
@@ -63,6 +64,11 @@ class EvaluationForm(forms.Form):
     few_shot = forms.IntegerField(
         min_value=0, max_value=10, initial=3, required=False, label="Few-shot examples"
     )
+    nlu_mode = forms.ChoiceField(
+        choices=[("", "The assistant's mode"), *NluMode.choices],
+        required=False,
+        label="Train the evaluation's models in",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +96,7 @@ def evaluation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 llm_model=data.get("llm_model") or "",
                 max_items=data.get("max_items") or 200,
                 few_shot=3 if data.get("few_shot") is None else data["few_shot"],
+                nlu_mode=data.get("nlu_mode") or None,
             )
         except ValidationError as error:
             form.add_error(None, error)

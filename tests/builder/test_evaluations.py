@@ -76,6 +76,21 @@ def test_an_accurate_assistant_is_evaluated_on_fine_tuned_models(pizza, client_f
     assert "accurate mode" in response.text
 
 
+def test_an_accurate_assistant_can_ask_for_a_quick_fast_mode_estimate(pizza, api_for, editor):
+    Assistant.objects.filter(pk=pizza.pk).update(nlu_mode="accurate")
+    api = api_for(editor)
+    url = f"/api/assistants/{pizza.pk}/evaluations/"
+    refused = api.post(url, {"kind": "kfold", "nlu_mode": "thorough"}, format="json")
+    assert refused.status_code == 400
+    assert "nlu_mode" in refused.json()
+
+    created = api.post(url, {"kind": "kfold", "folds": 2, "nlu_mode": "fast"}, format="json")
+
+    assert created.status_code == 202, created.json()
+    run = api.get(f"/api/evaluations/{created.json()['id']}/").json()
+    assert (run["status"], run["nlu_mode"]) == ("done", "fast")
+
+
 def test_an_uploaded_test_set_is_run_through_the_draft_model(pizza, api_for, editor):
     # The draft was trained fast; switching the mode alone does not change what is tested.
     Assistant.objects.filter(pk=pizza.pk).update(nlu_mode="accurate")

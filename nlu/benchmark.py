@@ -138,7 +138,7 @@ def _retrain_one_intent(
     NluModel.train(
         changed,
         encoder=model.encoder,
-        config=TrainingConfig(mode=model.manifest["mode"]),
+        config=TrainingConfig(mode=model.mode),
         validation=valid,
         previous=model,
         progress=progress,

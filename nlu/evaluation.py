@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlu.data import OUT_OF_SCOPE, Example
-from nlu.model import NluModel, Parse
+from nlu.model import NluModel, Parse, Progress, progress_span
 
 HISTOGRAM_BINS = 10
 MAX_ERRORS = 500
-Progress = Callable[[str, float], None]
 Train = Callable[[list[Example], Progress], NluModel]  # a model of these, reporting its training
 
 
@@ -101,10 +100,9 @@ def kfold_outcomes(
         if not test:
             continue
         rest = [example for other, part in enumerate(assigned) if other != fold for example in part]
-
-        def within(stage: str, fraction: float, fold: int = fold) -> None:
-            say(f"fold {fold + 1} of {folds}: {stage}", (fold + fraction) / folds)
-
+        within = progress_span(
+            say, fold / folds, (fold + 1) / folds, f"fold {fold + 1} of {folds}: "
+        )
         outcomes.extend(outcomes_of(train(rest, within), test))
     return outcomes
 

@@ -113,6 +113,11 @@ class NluModel:
         self.training_pairs = training_pairs or []
         self.top_k: int = manifest.get("config", {}).get("top_k", 5)
 
+    @property
+    def mode(self) -> str:
+        """The training mode; models saved before accurate mode existed are fast."""
+        return str(self.manifest.get("mode", "fast"))
+
     # --- serving -------------------------------------------------------------------------
     def parse(
         self, text: str, *, threshold: float | None = None, now: datetime | None = None
@@ -219,7 +224,7 @@ class NluModel:
                 encoder = previous.encoder
             else:
                 encoder = _finetuned_encoder(examples, encoder, config, progress)
-                progress = _progress_after(progress, FINETUNE_SHARE)
+                progress = progress_span(progress, FINETUNE_SHARE, 1.0)
                 tuning = {"utterances": len(pairs), "changed": 0}
         if previous is not None and previous.manifest["encoder"] == encoder.identity:
             encoder.remember(previous.training_vectors)  # vectors of another encoder would lie
@@ -396,9 +401,10 @@ def _tuning_kept(
     return {"utterances": tuning["utterances"], "changed": changed}
 
 
-def _progress_after(progress: Progress, done: float) -> Progress:
-    """``progress`` for the stages that follow a first part that filled ``done`` of the bar."""
-    return lambda stage, fraction: progress(stage, done + (1 - done) * fraction)
+def progress_span(progress: Progress, start: float, end: float, prefix: str = "") -> Progress:
+    """``progress`` for a step that fills the bar from ``start`` to ``end``, its stage names
+    led by ``prefix``."""
+    return lambda stage, fraction: progress(prefix + stage, start + (end - start) * fraction)
 
 
 def _load_training(path: Path) -> dict[str, Any]:

@@ -249,7 +249,7 @@ def compare(
     nlu_cost = Decimal(figures["nlu"]["cost_per_1000_turns"] or 0)
     return {
         "items": len(items),
-        "nlu_mode": nlu.manifest.get("mode", "fast"),
+        "nlu_mode": nlu.mode,
         "llm_model": model.key,
         "few_shot": few_shot,
         "hybrid_band": [low, high],

@@ -177,7 +177,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from builder.services.nlu import nlu_examples, nlu_matcher
     from builder.services.training import finetune_threads
     from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
-    from nlu.model import NluModel, TrainingConfig
+    from nlu.model import NluModel, TrainingConfig, progress_span
     from nlu.registry import NotPublished
     from nlu.store import registry
 
@@ -203,7 +203,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         model = NluModel.train(
             examples, encoder=models.encoder, config=config, matcher=matcher, progress=progress
         )
-        modes.append(model.manifest.get("mode", "fast"))
+        modes.append(model.mode)
         return model
 
     try:
@@ -217,7 +217,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
             except NotPublished:
                 raise ValueError("The assistant has no trained model yet.") from None
             run.model_version = models.published_version(assistant.pk, "draft") or ""
-            modes.append(model.manifest.get("mode", "fast"))
+            modes.append(model.mode)
             progress("predicting", 0.1)
             outcomes = outcomes_of(model, test_set_examples(run))
         else:
@@ -228,7 +228,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
                 train_part, test = split_holdout(examples)
                 if not test:
                     raise ValueError("Too few utterances to hold any out.")
-                model = train(train_part, _share(progress, 0.0, 0.9, "training on 80 %: "))
+                model = train(train_part, progress_span(progress, 0.0, 0.9, "training on 80 %: "))
                 outcomes = outcomes_of(model, test)
             else:
                 outcomes = kfold_outcomes(examples, train, folds=run.folds, progress=progress)
@@ -283,6 +283,7 @@ def _compare(
     from builder.services.comparison import compare
     from builder.services.nlu import nlu_examples
     from nlu.evaluation import split_holdout
+    from nlu.model import progress_span
 
     assistant = run.assistant
     attempt = run.attempt
@@ -311,14 +312,9 @@ def _compare(
         raise ValueError("Too few utterances to hold any out; upload a test set.")
     # Fine-tuning (accurate mode) takes minutes; the fast heads take seconds.
     share = 0.3 if run.nlu_mode == "accurate" else 0.05
-    nlu = train(training, _share(progress, 0.0, share, "training on 80 %: "))
-    options["progress"] = _share(progress, share, 1.0)
+    nlu = train(training, progress_span(progress, 0.0, share, "training on 80 %: "))
+    options["progress"] = progress_span(progress, share, 1.0)
     return compare(assistant, held_out, nlu=nlu, training=training, **options)
-
-
-def _share(progress: Progress, start: float, end: float, prefix: str = "") -> Progress:
-    """``progress`` for a step that fills the bar from ``start`` to ``end``."""
-    return lambda stage, fraction: progress(prefix + stage, start + (end - start) * fraction)
 
 
 def _announce(run: EvaluationRun) -> None:

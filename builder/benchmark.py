@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,8 @@ from django.db import transaction
 from builder import services
 from builder.models import Assistant, TrainingStatus, Workspace
 from nlu.data import read_jsonl
+from nlu.progress import Progress
 from nlu.store import registry
-
-Progress = Callable[[str, float], None]
 
 
 def retrain_run(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ from gateway.models import Attempt, Purpose
 from nlu.data import OUT_OF_SCOPE, Example, normalised, read_jsonl
 from nlu.evaluation import outcomes_of, report
 from nlu.model import NluModel
+from nlu.progress import Progress
 from nlu.store import encoder_load
 
 ATTEMPTS = 3  # asks per intent until it has N distinct utterances
-Progress = Callable[[str, float], None]
 
 
 def _by_intent(examples: list[Example]) -> dict[str, list[Example]]:

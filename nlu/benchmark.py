@@ -17,7 +17,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nlu.data import OUT_OF_SCOPE, Example, read_jsonl
-from nlu.model import NluModel, Progress, TrainingConfig
+from nlu.model import NluModel, TrainingConfig
+from nlu.progress import Progress
 from nlu.store import encoder_load
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlu.data import OUT_OF_SCOPE, Example
-from nlu.model import NluModel, Parse, Progress, progress_span
+from nlu.model import NluModel, Parse
+from nlu.progress import Progress, progress_span
 
 HISTOGRAM_BINS = 10
 MAX_ERRORS = 500

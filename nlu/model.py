@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -38,13 +38,13 @@ from nlu.encoder import Encoder, text_key
 from nlu.entities import Entity, EntityMatcher, resolve_overlaps
 from nlu.finetune import FinetuneConfig, encoder_finetune
 from nlu.intents import IntentClassifier, IntentConfig, out_of_fold
+from nlu.progress import Progress, no_progress, progress_span
 from nlu.spans import SpanConfig, SpanExtractor
 
 MODEL_FORMAT = 1
 MODES = ("fast", "accurate")
 FINETUNE_SHARE = 0.8  # of accurate training's progress bar: fine-tuning is most of its time
 MAX_TEXT_CHARS = 1000  # longer input is cut: no utterance that long carries more intent
-Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,6 @@ class TrainingConfig:
     retune_share: float = 0.1
     top_k: int = 5
     finetune_threads: int | None = None  # cores fine-tuning may use; None: all of them
-
-
-def _no_progress(stage: str, fraction: float) -> None:
-    pass
 
 
 class NluModel:
@@ -201,7 +197,7 @@ class NluModel:
         validation: list[Example] | None = None,
         previous: NluModel | None = None,
         matcher: EntityMatcher | None = None,
-        progress: Progress = _no_progress,
+        progress: Progress = no_progress,
     ) -> NluModel:
         """Train on ``examples``; calibrate the threshold on ``validation`` or by cross-validation.
 
@@ -399,12 +395,6 @@ def _tuning_kept(
     if changed > config.retune_share * tuning["utterances"]:
         return None
     return {"utterances": tuning["utterances"], "changed": changed}
-
-
-def progress_span(progress: Progress, start: float, end: float, prefix: str = "") -> Progress:
-    """``progress`` for a step that fills the bar from ``start`` to ``end``, its stage names
-    led by ``prefix``."""
-    return lambda stage, fraction: progress(prefix + stage, start + (end - start) * fraction)
 
 
 def _load_training(path: Path) -> dict[str, Any]:

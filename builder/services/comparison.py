@@ -41,12 +41,12 @@ from gateway.prompts import tokens_estimate
 from nlu.data import OUT_OF_SCOPE, Example
 from nlu.evaluation import Outcome, outcome_of, report
 from nlu.model import NluModel, Parse
+from nlu.progress import Progress
 from nlu.registry import NotPublished
 from nlu.store import registry
 
 CLASSIFIERS = ("nlu", "llm", "hybrid")
 HYBRID_CANDIDATES = 3
-Progress = Callable[[str, float], None]
 
 
 Record = dict[str, Any]  # one classifier's answer to one utterance, as JSON

@@ -39,10 +39,11 @@ from builder.models import (
     ConversationTestRun,
     SuiteRunStatus,
 )
-from builder.services.jobs import Progress, job_take, progress_reporter
+from builder.services.jobs import job_take, progress_reporter
 from builder.services.prompt_tests import judged
 from gateway.ledger import CallScope
 from gateway.models import Purpose
+from nlu.progress import Progress
 
 KINDS: dict[str, str] = {
     "intent": "intent is",

@@ -22,7 +22,7 @@ from builder.models import (
     NluMode,
 )
 from builder.services.comparison import ComparisonStopped
-from builder.services.jobs import Progress, job_take, progress_reporter
+from builder.services.jobs import job_take, progress_reporter
 from builder.services.nlu import name_importable
 from gateway.models import LlmModel
 from nlu.data import (
@@ -33,6 +33,7 @@ from nlu.data import (
     examples_from_csv,
     examples_from_jsonl,
 )
+from nlu.progress import Progress, progress_span
 from runtime.events import assistant_event_send
 
 MAX_TEST_BYTES = 5_000_000
@@ -177,7 +178,7 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
     from builder.services.nlu import nlu_examples, nlu_matcher
     from builder.services.training import finetune_threads
     from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
-    from nlu.model import NluModel, TrainingConfig, progress_span
+    from nlu.model import NluModel, TrainingConfig
     from nlu.registry import NotPublished
     from nlu.store import registry
 
@@ -283,7 +284,6 @@ def _compare(
     from builder.services.comparison import compare
     from builder.services.nlu import nlu_examples
     from nlu.evaluation import split_holdout
-    from nlu.model import progress_span
 
     assistant = run.assistant
     attempt = run.attempt

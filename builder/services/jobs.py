@@ -11,10 +11,9 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from builder.models import Assistant
+from nlu.progress import Progress
 
 PROGRESS_EVERY_S = 0.25  # at most this often a progress message per job
-
-Progress = Callable[[str, float], None]
 
 
 def throttled(report: Progress) -> Progress:

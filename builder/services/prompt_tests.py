@@ -36,12 +36,13 @@ from builder.models import (
     PromptVersion,
     SuiteRunStatus,
 )
-from builder.services.jobs import Progress, job_take, progress_reporter
+from builder.services.jobs import job_take, progress_reporter
 from gateway.calls import complete, prompt_call, structured
 from gateway.errors import GatewayError, OutputInvalid
 from gateway.ledger import CallScope
 from gateway.models import LlmModel, Purpose
 from gateway.structured import schema_model
+from nlu.progress import Progress
 
 KINDS = ("contains", "not contains", "regex", "json", "min length", "max length", "judge")
 MAX_REPETITIONS = 20

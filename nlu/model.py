@@ -7,7 +7,8 @@ A trained model is a directory::
 
     manifest.json            labels, config, threshold, metrics, versions
     intents/                 the classifier's weights (safetensors) and vocabulary (JSON)
-    spans/                   the entity span extractor (when utterances carry entity spans)
+    spans/                   the entity span extractor (when utterances carry entity spans);
+                             refitted/ holds intents re-learnt alone after an edit
     entities.json            list, regex and built-in entity definitions
     embeddings.safetensors   training utterances' vectors by content hash, for fast retraining
     encoder/                 accurate mode only: the encoder fine-tuned on these utterances
@@ -242,14 +243,14 @@ class NluModel:
             classifier = previous.classifier.refit(
                 scoped_embeddings, scoped_texts, scoped_labels, changed - {OUT_OF_SCOPE}
             )
-            spans = (
-                previous.spans
-                if _annotations(examples) == previous.manifest.get("annotations")
-                else _train_spans(examples, config)
-            )
+            spans, spans_refitted = _spans_after_edit(previous, examples, config, limit)
             threshold, familiarity = previous.threshold, previous.familiarity
             threshold_source = "kept from the previous training"
-            training = {"kind": "incremental", "refitted_intents": sorted(changed)}
+            training = {
+                "kind": "incremental",
+                "refitted_intents": sorted(changed),
+                "entities": spans_refitted,
+            }
         else:
             progress("training", 0.3)
             classifier = IntentClassifier(config.intents).train(
@@ -411,20 +412,40 @@ def _load_training(path: Path) -> dict[str, Any]:
     }
 
 
-def _annotations(examples: list[Example]) -> str:
-    """A fingerprint of the entity annotations: the span extractor retrains when it changes."""
-    annotated = sorted(
-        (example.text, example.intent, [(s.start, s.end, s.entity) for s in example.entities])
-        for example in examples
-        if example.entities
-    )
-    return text_key(json.dumps(annotated))
+def _annotations(examples: list[Example]) -> dict[str, str]:
+    """A fingerprint of each intent's entity annotations: what the span extractor learnt from."""
+    annotated: dict[str, list[Any]] = {}
+    for example in examples:
+        if example.entities:
+            spans = [(s.start, s.end, s.entity) for s in example.entities]
+            annotated.setdefault(example.intent, []).append((example.text, spans))
+    return {intent: text_key(json.dumps(sorted(rows))) for intent, rows in annotated.items()}
 
 
 def _train_spans(examples: list[Example], config: TrainingConfig) -> SpanExtractor | None:
     if not any(example.entities for example in examples):
         return None
     return SpanExtractor(config.spans).train(examples)
+
+
+def _spans_after_edit(
+    previous: NluModel, examples: list[Example], config: TrainingConfig, limit: int
+) -> tuple[SpanExtractor | None, str | list[str]]:
+    """The span extractor of a quick retrain, and what became of it: ``"kept"`` when no
+    annotation changed, the intents re-learnt on their own when at most ``limit`` intents
+    would then stand apart from the joint model, else ``"retrained"`` on every utterance."""
+    before, after = previous.manifest.get("annotations"), _annotations(examples)
+    if after == before:
+        return previous.spans, "kept"
+    # Nothing left to tag with, or a model from before per-intent fingerprints (2026-12-07).
+    if previous.spans is None or not after or not isinstance(before, dict):
+        return _train_spans(examples, config), "retrained"
+    changed = {
+        intent for intent in before.keys() | after.keys() if before.get(intent) != after.get(intent)
+    }
+    if len(changed | previous.spans.refitted.keys()) > limit:
+        return _train_spans(examples, config), "retrained"
+    return previous.spans.refit(examples, changed), sorted(changed)
 
 
 def _changed_intents(

@@ -10,6 +10,7 @@ passes and unseen test values fail.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import tempfile
@@ -132,10 +133,16 @@ class SpanExtractor:
         # both what the creator taught and four times less work than all labels.
         self.intent_labels: dict[str, list[int]] = {}
         self._transitions_by_intent: dict[str, np.ndarray] = {}
+        # Intents whose annotations changed since the last joint training, each tagged by an
+        # extractor of its own, learnt from that intent's utterances alone (``refit``).
+        self.refitted: dict[str, SpanExtractor] = {}
 
     @property
     def entity_types(self) -> list[str]:
-        return sorted({label[2:] for label in self.labels if label != OUTSIDE})
+        types = {label[2:] for label in self.labels if label != OUTSIDE}
+        for own in self.refitted.values():
+            types.update(own.entity_types)
+        return sorted(types)
 
     def train(self, examples: list[Example]) -> SpanExtractor:
         import pycrfsuite
@@ -175,6 +182,26 @@ class SpanExtractor:
         self.intent_labels = {intent: sorted(labels) for intent, labels in allowed.items()}
         return self
 
+    def refit(self, examples: list[Example], intents: set[str]) -> SpanExtractor:
+        """A copy that tags ``intents`` with extractors of their own, each learnt from that
+        intent's utterances alone; the other intents keep the joint weights.
+
+        The quick retrain after an edit: the joint training reads every utterance and takes
+        about a minute on 14,000 (SNIPS), one intent's takes a second or two. An intent learnt
+        alone loses what other intents teach about shared entity types (on SNIPS, -0.36 to +0.06
+        points of F1 with one intent refitted); the next full training joins them again.
+        """
+        refitted = copy.copy(self)
+        refitted.refitted = dict(self.refitted)
+        for intent in intents:
+            own = [example for example in examples if example.intent == intent]
+            refitted.refitted[intent] = (
+                SpanExtractor(self.config).train(own)
+                if any(example.entities for example in own)
+                else SpanExtractor(self.config)  # nothing annotated: finds nothing
+            )
+        return refitted
+
     def _index_weights(
         self,
         state_features: dict[tuple[str, str], float],
@@ -209,6 +236,9 @@ class SpanExtractor:
 
     def tag(self, text: str, intent: str | None) -> list[Span]:
         """The entity spans in ``text``, given the intent the classifier chose."""
+        own = self.refitted.get(intent or "")
+        if own is not None:
+            return own.tag(text, intent)
         tokens = tokenize(text)
         if not tokens or not self.labels:
             return []
@@ -265,6 +295,7 @@ class SpanExtractor:
             "labels": self.labels,
             "attributes": attributes,
             "intent_labels": self.intent_labels,
+            "refitted": sorted(self.refitted),
         }
         arrays: dict[str, np.ndarray] = {
             "offsets": self.offsets,
@@ -273,6 +304,8 @@ class SpanExtractor:
             "transitions": self.transitions,
         }
         component_write(directory, "spans", state, arrays)
+        for number, intent in enumerate(state["refitted"]):
+            self.refitted[intent].save(directory / "refitted" / str(number))
 
     @classmethod
     def load(cls, directory: Path) -> SpanExtractor:
@@ -286,4 +319,8 @@ class SpanExtractor:
         extractor.state_weights = arrays["state_weights"]
         extractor.transitions = arrays["transitions"]
         extractor._densify()
+        extractor.refitted = {
+            intent: cls.load(directory / "refitted" / str(number))
+            for number, intent in enumerate(state.get("refitted", []))
+        }
         return extractor

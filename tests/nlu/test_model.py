@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from nlu.data import EntitySpan, Example
 from nlu.encoder import Encoder
-from nlu.model import NluModel, TrainingConfig
+from nlu.model import NluModel, TrainingConfig, _annotations, _spans_after_edit
 from tests.nlu.conftest import pizza_examples
 
 
@@ -172,6 +173,7 @@ def test_editing_one_intent_refits_only_that_intent(
     assert retrained.manifest["training"] == {
         "kind": "incremental",
         "refitted_intents": ["order_pizza"],
+        "entities": "kept",
     }
     assert retrained.threshold == previous.threshold
     assert retrained.parse("a gluten free pizza please").intent == "order_pizza"
@@ -225,3 +227,77 @@ def test_an_assistant_with_two_intents_tells_them_apart_and_can_grow(encoder: En
     assert 0.5 < order.confidence < 1.0
     assert {match.name for match in order.ranking} == {"order_pizza", "track_order"}
     assert grown.parse("when do you open on sunday").intent == "opening_hours"
+
+
+def _spanned(text: str, intent: str, entity: str, value: str) -> Example:
+    start = text.index(value)
+    return Example(text, intent, entities=(EntitySpan(start, start + len(value), entity, value),))
+
+
+def annotated_pizza_examples(*, toppings: bool = False) -> list[Example]:
+    examples = list(pizza_examples())
+    for size in ["small", "medium", "large", "family size"]:
+        for template in ["I want a {} pizza", "can I get a {} margherita", "order a {} one"]:
+            examples.append(_spanned(template.format(size), "order_pizza", "size", size))
+    for number in ["1234", "5678", "9012", "3456"]:
+        for template in ["where is order {}", "track order {} please", "status of order {}"]:
+            examples.append(_spanned(template.format(number), "track_order", "order", number))
+    if toppings:
+        for topping in ["mushrooms", "olives", "ham", "pineapple"]:
+            for template in ["a pizza with {}", "add {} to my pizza", "extra {} please"]:
+                text = template.format(topping)
+                examples.append(_spanned(text, "order_pizza", "topping", topping))
+    return examples
+
+
+def test_editing_one_intents_annotations_relearns_only_its_entities(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    quick = TrainingConfig(incremental_min_utterances=0)  # as if it were large
+    previous = NluModel.train(annotated_pizza_examples(), encoder=encoder, config=quick)
+    edited = annotated_pizza_examples(toppings=True)
+    retrained = NluModel.train(edited, encoder=encoder, previous=previous, config=quick)
+    assert retrained.manifest["training"]["entities"] == ["order_pizza"]
+    retrained.save(tmp_path / "model")
+    loaded = NluModel.load(tmp_path / "model", encoder=encoder)
+    for model in (retrained, loaded):
+        found = model.parse("extra olives please").entities
+        assert [(e.entity, e.text) for e in found] == [("topping", "olives")]
+        found = model.parse("where is order 5678").entities
+        assert [(e.entity, e.text) for e in found] == [("order", "5678")]
+        assert model.manifest["entities"] == ["order", "size", "topping"]
+    again = NluModel.train(edited, encoder=encoder, previous=loaded, config=quick)
+    assert again.manifest["training"]["entities"] == "kept"
+
+
+def test_too_many_intents_apart_from_the_joint_entity_model_retrain_it(encoder: Encoder) -> None:
+    quick = TrainingConfig(incremental_min_utterances=0)
+    base = annotated_pizza_examples()
+    previous = NluModel.train(base, encoder=encoder, config=quick)
+    toppings = annotated_pizza_examples(toppings=True)
+    refitted, what = _spans_after_edit(previous, toppings, quick, limit=1)
+    assert what == ["order_pizza"]
+    assert refitted is not None
+    previous.spans, previous.manifest["annotations"] = refitted, _annotations(toppings)
+    # Now track_order's annotations change as well: two intents would stand apart.
+    renamed = [
+        replace(e, entities=tuple(replace(s, entity="order_number") for s in e.entities))
+        if e.intent == "track_order"
+        else e
+        for e in toppings
+    ]
+    retrained, what = _spans_after_edit(previous, renamed, quick, limit=1)
+    assert what == "retrained"
+    assert retrained is not None
+    assert retrained.refitted == {}
+    assert retrained.entity_types == ["order_number", "size", "topping"]
+
+
+def test_a_model_from_before_per_intent_fingerprints_retrains_its_entities(
+    encoder: Encoder,
+) -> None:
+    quick = TrainingConfig(incremental_min_utterances=0)
+    previous = NluModel.train(annotated_pizza_examples(), encoder=encoder, config=quick)
+    previous.manifest["annotations"] = "0c9b0bd4"  # one fingerprint of all annotations
+    _, what = _spans_after_edit(previous, annotated_pizza_examples(toppings=True), quick, limit=3)
+    assert what == "retrained"

@@ -102,3 +102,46 @@ def test_an_i_label_that_changes_entity_starts_a_new_span() -> None:
     tokens = tokenize(text)
     spans = spans_from_labels(text, tokens, ["O", "I-city", "I-day"])
     assert spans == [Span(4, 9, "city", "Paris"), Span(10, 14, "day", "Rome")]
+
+
+def seat_examples() -> list[Example]:
+    """The flight intent as a creator edited it: a new entity, the class of seat."""
+    return [
+        annotated(f"a ticket to {city} in {seat} class", "flight", city=city, seat=seat)
+        for city in CITIES
+        for seat in ("business", "economy", "first")
+    ]
+
+
+def test_refitting_an_intent_learns_its_new_annotations_and_keeps_the_others(
+    extractor: SpanExtractor, tmp_path: Path
+) -> None:
+    refitted = extractor.refit([*training_examples(), *seat_examples()], {"flight"})
+    text = "a ticket to Madrid in business class"
+    assert Span(22, 30, "seat", "business") in refitted.tag(text, "flight")
+    assert Span(12, 18, "city", "Madrid") in refitted.tag(text, "flight")
+    assert not any(span.entity == "seat" for span in extractor.tag(text, "flight"))
+    weather = ["weather in Vienna on monday", "will it rain in Prague tonight"]
+    assert [refitted.tag(t, "weather") for t in weather] == [
+        extractor.tag(t, "weather") for t in weather
+    ]
+    assert refitted.entity_types == ["city", "day", "seat"]
+
+    refitted.save(tmp_path / "spans")
+    loaded = SpanExtractor.load(tmp_path / "spans")
+    assert loaded.tag(text, "flight") == refitted.tag(text, "flight")
+    assert loaded.tag(weather[0], "weather") == extractor.tag(weather[0], "weather")
+    assert loaded.entity_types == ["city", "day", "seat"]
+
+
+def test_an_intent_refitted_without_annotations_finds_nothing(
+    extractor: SpanExtractor, tmp_path: Path
+) -> None:
+    unannotated = [
+        Example(e.text, e.intent) if e.intent == "weather" else e for e in training_examples()
+    ]
+    refitted = extractor.refit(unannotated, {"weather"})
+    assert extractor.tag("weather in Rome today", "weather") != []
+    assert refitted.tag("weather in Rome today", "weather") == []
+    refitted.save(tmp_path / "spans")
+    assert SpanExtractor.load(tmp_path / "spans").tag("weather in Rome today", "weather") == []

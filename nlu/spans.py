@@ -240,6 +240,10 @@ class SpanExtractor:
         own = self.refitted.get(intent or "")
         if own is not None:
             return own.tag(text, intent)
+        if intent is not None and self.intent_labels and intent not in self.intent_labels:
+            # Added by a quick retrain with nothing annotated: a full training would have
+            # taught it no entity, so other intents' labels do not apply to it either.
+            return []
         tokens = tokenize(text)
         if not tokens or not self.labels:
             return []

@@ -145,3 +145,9 @@ def test_an_intent_refitted_without_annotations_finds_nothing(
     assert refitted.tag("weather in Rome today", "weather") == []
     refitted.save(tmp_path / "spans")
     assert SpanExtractor.load(tmp_path / "spans").tag("weather in Rome today", "weather") == []
+
+
+def test_an_intent_it_never_learnt_gets_no_spans(extractor: SpanExtractor) -> None:
+    # As an intent added by a quick retrain without annotations: the same as a full training.
+    assert extractor.tag("a hotel in Paris tomorrow", "hotel") == []
+    assert extractor.tag("a hotel in Paris tomorrow", "weather") != []

@@ -213,6 +213,7 @@ class NluModel:
         texts = [example.text for example in examples]
         labels = [example.intent for example in examples]
         keys = [text_key(text) for text in texts]
+        annotations = _annotations(examples)
         tuning = None
         if config.mode == "accurate":
             pairs = _in_scope(zip(keys, labels, strict=True))
@@ -243,7 +244,9 @@ class NluModel:
             classifier = previous.classifier.refit(
                 scoped_embeddings, scoped_texts, scoped_labels, changed - {OUT_OF_SCOPE}
             )
-            spans, spans_refitted = _spans_after_edit(previous, examples, config, limit)
+            spans, spans_refitted = _spans_after_edit(
+                previous, examples, annotations, config, limit
+            )
             threshold, familiarity = previous.threshold, previous.familiarity
             threshold_source = "kept from the previous training"
             training = {
@@ -275,7 +278,7 @@ class NluModel:
             "threshold_source": threshold_source,
             "familiarity": asdict(familiarity) if familiarity is not None else None,
             "entities": spans.entity_types if spans is not None else [],
-            "annotations": _annotations(examples),
+            "annotations": annotations,
             "training": training,
             "config": {
                 "intents": asdict(config.intents),
@@ -429,12 +432,17 @@ def _train_spans(examples: list[Example], config: TrainingConfig) -> SpanExtract
 
 
 def _spans_after_edit(
-    previous: NluModel, examples: list[Example], config: TrainingConfig, limit: int
+    previous: NluModel,
+    examples: list[Example],
+    after: dict[str, str],
+    config: TrainingConfig,
+    limit: int,
 ) -> tuple[SpanExtractor | None, str | list[str]]:
-    """The span extractor of a quick retrain, and what became of it: ``"kept"`` when no
-    annotation changed, the intents re-learnt on their own when at most ``limit`` intents
-    would then stand apart from the joint model, else ``"retrained"`` on every utterance."""
-    before, after = previous.manifest.get("annotations"), _annotations(examples)
+    """The span extractor of a quick retrain on ``examples`` (annotations fingerprinted as
+    ``after``), and what became of it: ``"kept"`` when no annotation changed, the intents
+    re-learnt on their own when at most ``limit`` intents would then stand apart from the joint
+    model, else ``"retrained"`` on every utterance."""
+    before = previous.manifest.get("annotations")
     if after == before:
         return previous.spans, "kept"
     # Nothing left to tag with, or a model from before per-intent fingerprints (2026-12-07).

@@ -275,7 +275,7 @@ def test_too_many_intents_apart_from_the_joint_entity_model_retrain_it(encoder: 
     base = annotated_pizza_examples()
     previous = NluModel.train(base, encoder=encoder, config=quick)
     toppings = annotated_pizza_examples(toppings=True)
-    refitted, what = _spans_after_edit(previous, toppings, quick, limit=1)
+    refitted, what = _spans_after_edit(previous, toppings, _annotations(toppings), quick, limit=1)
     assert what == ["order_pizza"]
     assert refitted is not None
     previous.spans, previous.manifest["annotations"] = refitted, _annotations(toppings)
@@ -286,7 +286,7 @@ def test_too_many_intents_apart_from_the_joint_entity_model_retrain_it(encoder: 
         else e
         for e in toppings
     ]
-    retrained, what = _spans_after_edit(previous, renamed, quick, limit=1)
+    retrained, what = _spans_after_edit(previous, renamed, _annotations(renamed), quick, limit=1)
     assert what == "retrained"
     assert retrained is not None
     assert retrained.refitted == {}
@@ -299,5 +299,6 @@ def test_a_model_from_before_per_intent_fingerprints_retrains_its_entities(
     quick = TrainingConfig(incremental_min_utterances=0)
     previous = NluModel.train(annotated_pizza_examples(), encoder=encoder, config=quick)
     previous.manifest["annotations"] = "0c9b0bd4"  # one fingerprint of all annotations
-    _, what = _spans_after_edit(previous, annotated_pizza_examples(toppings=True), quick, limit=3)
+    edited = annotated_pizza_examples(toppings=True)
+    _, what = _spans_after_edit(previous, edited, _annotations(edited), quick, limit=3)
     assert what == "retrained"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.data import Example
+from nlu.data import EntitySpan, Example
 from nlu.encoder import Encoder
 from nlu.model import NluModel
 from nlu.store import encoder_load
@@ -51,6 +51,15 @@ UTTERANCES = {
         "greetings",
     ],
 }
+
+
+def annotated(text: str, intent: str, **values: str) -> Example:
+    """An utterance with an entity span around each of ``values`` (entity name = keyword)."""
+    spans = []
+    for entity, value in values.items():
+        start = text.index(value)
+        spans.append(EntitySpan(start, start + len(value), entity, value))
+    return Example(text=text, intent=intent, entities=tuple(spans))
 
 
 def pizza_examples() -> list[Example]:

@@ -12,7 +12,7 @@ import pytest
 from nlu.data import EntitySpan, Example
 from nlu.encoder import Encoder
 from nlu.model import NluModel, TrainingConfig, _annotations, _spans_after_edit
-from tests.nlu.conftest import pizza_examples
+from tests.nlu.conftest import annotated, pizza_examples
 
 
 def test_it_recognises_paraphrases_it_never_saw(pizza_model: NluModel) -> None:
@@ -229,24 +229,18 @@ def test_an_assistant_with_two_intents_tells_them_apart_and_can_grow(encoder: En
     assert grown.parse("when do you open on sunday").intent == "opening_hours"
 
 
-def _spanned(text: str, intent: str, entity: str, value: str) -> Example:
-    start = text.index(value)
-    return Example(text, intent, entities=(EntitySpan(start, start + len(value), entity, value),))
-
-
 def annotated_pizza_examples(*, toppings: bool = False) -> list[Example]:
     examples = list(pizza_examples())
     for size in ["small", "medium", "large", "family size"]:
         for template in ["I want a {} pizza", "can I get a {} margherita", "order a {} one"]:
-            examples.append(_spanned(template.format(size), "order_pizza", "size", size))
+            examples.append(annotated(template.format(size), "order_pizza", size=size))
     for number in ["1234", "5678", "9012", "3456"]:
         for template in ["where is order {}", "track order {} please", "status of order {}"]:
-            examples.append(_spanned(template.format(number), "track_order", "order", number))
+            examples.append(annotated(template.format(number), "track_order", order=number))
     if toppings:
         for topping in ["mushrooms", "olives", "ham", "pineapple"]:
             for template in ["a pizza with {}", "add {} to my pizza", "extra {} please"]:
-                text = template.format(topping)
-                examples.append(_spanned(text, "order_pizza", "topping", topping))
+                examples.append(annotated(template.format(topping), "order_pizza", topping=topping))
     return examples
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pycrfsuite
 import pytest
 
-from nlu.data import EntitySpan, Example
+from nlu.data import Example
 from nlu.spans import (
     Span,
     SpanExtractor,
@@ -16,17 +16,10 @@ from nlu.spans import (
     token_features,
     tokenize,
 )
+from tests.nlu.conftest import annotated
 
 CITIES = ["Paris", "Berlin", "Lisbon", "Oslo", "Rome", "Madrid", "Vienna", "Prague"]
 DAYS = ["today", "tomorrow", "on friday", "next week", "on monday", "tonight"]
-
-
-def annotated(text: str, intent: str, **values: str) -> Example:
-    spans = []
-    for entity, value in values.items():
-        start = text.index(value)
-        spans.append(EntitySpan(start, start + len(value), entity, value))
-    return Example(text=text, intent=intent, entities=tuple(spans))
 
 
 def training_examples() -> list[Example]:

@@ -1,4 +1,4 @@
-"""The demo account, workspace and assistant that the first README command lands on."""
+"""Seeding the demo account, workspace and assistant (named in ``core.demo``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from django.db import transaction
 
 from builder import services
 from builder.demo_content import ANNOTATED, ENTITIES, FLOW, INTENTS, KNOWLEDGE
-from builder.models import Assistant, Membership, Role, Workspace
+from core.demo import DEMO_ASSISTANT, DEMO_PASSWORD, DEMO_USERNAME, DEMO_WORKSPACE
+from core.models import Assistant, Membership, Role, Workspace
 from knowledge.services import document_upload, knowledge_base_of
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "parley-demo"  # noqa: S105 -- printed on purpose: it is the demo login
-DEMO_WORKSPACE = "Demo workspace"
-DEMO_ASSISTANT = "Pizza Palace"
 DEMO_DESCRIPTION = "Takes pizza orders, tracks deliveries and answers questions about the menu."
 DEMO_PROMPT = "Topping suggestion"
 DEMO_PROMPT_SYSTEM = "You work at {{shop}}, a pizza restaurant. Answer in one or two sentences."

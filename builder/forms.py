@@ -9,14 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 
 from builder.logins import REFUSED, login_refused
-from builder.models import (
-    DESCRIPTION_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    EntityKind,
-    Language,
-    NluMode,
-    Role,
-)
+from core.models import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, EntityKind, Language, NluMode, Role
 from nlu.entities import BUILT_INS
 
 T = TypeVar("T")

@@ -7,14 +7,11 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from builder.models import Intent
 from builder.services.analysis import training_run_analyse
-from builder.services.conversation_tests import conversation_test_run_execute
-from builder.services.evaluations import evaluation_run_execute
-from builder.services.jobs import jobs_recover
-from builder.services.prompt_tests import prompt_test_run_execute
 from builder.services.suggestions import intent_synthesise
 from builder.services.training import training_run_execute
+from core.jobs import jobs_recover
+from core.models import Intent
 from gateway.errors import GatewayError
 
 logger = logging.getLogger(__name__)
@@ -24,12 +21,6 @@ logger = logging.getLogger(__name__)
 def nlu_train(run_id: int) -> None:
     """Train an assistant's draft NLU model (see ``training_run_execute``)."""
     training_run_execute(run_id)
-
-
-@db_task()
-def nlu_evaluate(run_id: int) -> None:
-    """Evaluate an assistant's NLU (see ``evaluation_run_execute``)."""
-    evaluation_run_execute(run_id)
 
 
 @db_task()
@@ -49,18 +40,6 @@ def intent_synthesis(intent_id: int, count: int) -> None:
         intent_synthesise(intent=intent, count=count)
     except GatewayError:
         logger.exception("synthesising utterances for intent %s failed", intent_id)
-
-
-@db_task()
-def prompt_tests(run_id: int) -> None:
-    """Run a prompt version's test cases (see ``prompt_test_run_execute``)."""
-    prompt_test_run_execute(run_id)
-
-
-@db_task()
-def conversation_tests(run_id: int) -> None:
-    """Play an assistant's conversation tests (see ``conversation_test_run_execute``)."""
-    conversation_test_run_execute(run_id)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -8,12 +8,15 @@ from builder.forms import LoginForm
 from builder.views import (
     accounts,
     assistants,
+    conversation_tests,
     design,
     evaluations,
+    knowledge,
     language,
     prompts,
     releases,
-    testing,
+    transcripts,
+    usage,
     workspaces,
 )
 
@@ -64,19 +67,25 @@ urlpatterns = [
     path("prompts/<int:pk>/tests/", prompts.prompt_tests, name="prompt-tests"),
     path("prompt-test-runs/<int:pk>/", prompts.prompt_test_run, name="prompt-test-run"),
     # Conversation tests
-    path("assistants/<int:pk>/tests/", testing.test_suite, name="test-suite"),
+    path("assistants/<int:pk>/tests/", conversation_tests.test_suite, name="test-suite"),
     path(
         "assistants/<int:pk>/tests/new/",
-        testing.conversation_test_new,
+        conversation_tests.conversation_test_new,
         name="conversation-test-new",
     ),
     path(
         "assistants/<int:pk>/tests/save/",
-        testing.conversation_test_save,
+        conversation_tests.conversation_test_save,
         name="conversation-test-save",
     ),
-    path("tests/<int:pk>/", testing.conversation_test_edit, name="conversation-test-edit"),
-    path("test-runs/<int:pk>/", testing.conversation_test_run, name="conversation-test-run"),
+    path(
+        "tests/<int:pk>/", conversation_tests.conversation_test_edit, name="conversation-test-edit"
+    ),
+    path(
+        "test-runs/<int:pk>/",
+        conversation_tests.conversation_test_run,
+        name="conversation-test-run",
+    ),
     # Evaluations
     path("assistants/<int:pk>/evaluations/", evaluations.evaluation_list, name="evaluation-list"),
     path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation-detail"),
@@ -101,4 +110,12 @@ urlpatterns = [
     path("assistants/<int:pk>/nlu/<str:kind>/", releases.nlu_download, name="nlu-download"),
     path("assistants/<int:pk>/nlu-import/", releases.nlu_import, name="nlu-import"),
     path("workspaces/<int:pk>/import/", releases.assistant_import, name="assistant-import"),
+    # Knowledge base, transcripts and usage
+    path("assistants/<int:pk>/knowledge/", knowledge.knowledge_base, name="knowledge-base"),
+    path(
+        "knowledge/documents/<int:pk>/", knowledge.document_detail, name="knowledge-document-detail"
+    ),
+    path("assistants/<int:pk>/transcripts/", transcripts.transcript_list, name="transcript-list"),
+    path("transcripts/<uuid:pk>/", transcripts.transcript_detail, name="transcript-detail"),
+    path("workspaces/<int:pk>/usage/", usage.workspace_usage, name="workspace-usage"),
 ]

@@ -22,12 +22,12 @@ from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
-from config.collector import long_lived_freeze  # noqa: E402
-from gateway.providers.local import local_model_preload  # noqa: E402
-from runtime.routing import (  # noqa: E402
+from chat.routing import (  # noqa: E402
     public_websocket_urlpatterns,
     websocket_urlpatterns,
 )
+from config.collector import long_lived_freeze  # noqa: E402
+from gateway.providers.local import local_model_preload  # noqa: E402
 
 
 class InProcessTaskConsumer(Consumer):

@@ -61,11 +61,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "huey.contrib.djhuey",
-    "builder",
+    # Lowest layer first (README, "Architecture"); each imports only the ones listed above it.
     "nlu",
+    "core",
     "gateway",
-    "runtime",
     "knowledge",
+    "runtime",
+    "quality",
+    "builder",
+    "chat",
+    "benchmarks",  # benchmark and load-test commands; not part of the product
 ]
 
 MIDDLEWARE = [
@@ -196,14 +201,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["builder.api.throttles.CallerRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "builder.api.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttles.CallerRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "builder.api.parsers.JSONParser",
-        "builder.api.parsers.FormParser",
-        "builder.api.parsers.MultiPartParser",
+        "core.api.parsers.JSONParser",
+        "core.api.parsers.FormParser",
+        "core.api.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "builder.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -220,13 +225,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" or a "kind": each choice set gets its own schema name.
     "ENUM_NAME_OVERRIDES": {
-        "TrainingStatusEnum": "builder.models.TrainingStatus",
-        "EvaluationStatusEnum": "builder.models.EvaluationStatus",
+        "TrainingStatusEnum": "core.models.TrainingStatus",
+        "EvaluationStatusEnum": "quality.models.EvaluationStatus",
         "DocumentStatusEnum": "knowledge.models.DocumentStatus",
-        "EvaluationKindEnum": "builder.models.EvaluationKind",
-        "EntityKindEnum": "builder.models.EntityKind",
-        "SuiteRunStatusEnum": "builder.models.SuiteRunStatus",
-        "NluModeEnum": "builder.models.NluMode",
+        "EvaluationKindEnum": "quality.models.EvaluationKind",
+        "EntityKindEnum": "core.models.EntityKind",
+        "SuiteRunStatusEnum": "quality.models.SuiteRunStatus",
+        "NluModeEnum": "core.models.NluMode",
     },
 }
 

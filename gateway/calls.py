@@ -20,7 +20,7 @@ import pydantic
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from builder.models import Assistant, PromptVersion
+from core.models import Assistant, PromptVersion
 from gateway import cache as caches
 from gateway.catalogue import default_model
 from gateway.errors import (

@@ -90,14 +90,14 @@ class Call(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(
-        "builder.Workspace", on_delete=models.CASCADE, null=True, related_name="llm_calls"
+        "core.Workspace", on_delete=models.CASCADE, null=True, related_name="llm_calls"
     )
     assistant = models.ForeignKey(
-        "builder.Assistant", on_delete=models.SET_NULL, null=True, related_name="llm_calls"
+        "core.Assistant", on_delete=models.SET_NULL, null=True, related_name="llm_calls"
     )
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     prompt_version = models.ForeignKey(
-        "builder.PromptVersion", on_delete=models.SET_NULL, null=True, related_name="llm_calls"
+        "core.PromptVersion", on_delete=models.SET_NULL, null=True, related_name="llm_calls"
     )
     inputs = models.JSONField(default=dict, blank=True)  # prompt variables, PII redacted
     messages = models.JSONField(default=list)  # as sent, PII redacted
@@ -120,14 +120,14 @@ class Attempt(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()
     workspace = models.ForeignKey(
-        "builder.Workspace", on_delete=models.CASCADE, null=True, related_name="+"
+        "core.Workspace", on_delete=models.CASCADE, null=True, related_name="+"
     )
     assistant = models.ForeignKey(
-        "builder.Assistant", on_delete=models.SET_NULL, null=True, related_name="+"
+        "core.Assistant", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     prompt_version = models.ForeignKey(
-        "builder.PromptVersion", on_delete=models.SET_NULL, null=True, related_name="+"
+        "core.PromptVersion", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     provider = models.CharField(max_length=64)
     model = models.CharField(max_length=128)  # catalogue key, kept if the catalogue row goes
@@ -160,7 +160,7 @@ class SemanticCacheEntry(models.Model):
     """An answer worth reusing for a question that means the same, within one scope only."""
 
     scope = models.CharField(max_length=64, db_index=True)  # hashes workspace, assistant, model…
-    workspace = models.ForeignKey("builder.Workspace", on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
     question = models.TextField()
     embedding = models.BinaryField()  # float32, unit length
     answer = models.TextField()

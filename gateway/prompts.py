@@ -16,7 +16,7 @@ from django.conf import settings
 from gateway.errors import PromptInvalid
 
 if TYPE_CHECKING:
-    from builder.models import PromptVersion
+    from core.models import PromptVersion
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 CHARS_PER_TOKEN = 4  # a deliberately cautious estimate for English text and code

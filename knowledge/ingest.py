@@ -20,14 +20,14 @@ from django.db.models import F
 from django.utils import timezone
 from tokenizers import Tokenizer
 
-from builder.services.jobs import Progress, throttled
-from config.outbound import OutboundRefused, outbound_check
+from core.events import assistant_event_send
+from core.jobs import Progress, throttled
+from core.outbound import OutboundRefused, outbound_check
 from knowledge.chunking import Piece, chunk, indexed_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import Parsed, Unreadable, document_format, parse
 from nlu.encoder import Encoder
 from nlu.store import encoder_load
-from runtime.events import assistant_event_send
 
 EMBED_BATCH = 64
 _FETCH_FORMATS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from builder.models import Assistant
+from core.models import Assistant
 
 # Measured on benchmarks/kb (see BENCHMARKS.md): the defaults every new knowledge base gets.
 DEFAULT_CHUNK_TOKENS = 160

@@ -17,11 +17,11 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from builder.models import Assistant
+from core.events import assistant_event_send
+from core.models import Assistant
 from knowledge.ingest import content_hash, document_announce, revision_bump
 from knowledge.models import Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import FORMATS, document_format
-from runtime.events import assistant_event_send
 
 SETTINGS_FIELDS = ("chunk_tokens", "overlap_tokens", "top_k", "min_score", "fusion")
 MAX_TAGS = 20

@@ -64,6 +64,30 @@ class Parse:
     ranking: list[IntentMatch] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
 
+    def as_json(self) -> dict[str, Any]:
+        """The one shape a parse is shown and stored in: the test panel's API, live turns and
+        their transcripts."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "ranking": [
+                {"intent": match.name, "confidence": round(match.confidence, 4)}
+                for match in self.ranking
+            ],
+            "entities": [
+                {
+                    "entity": entity.entity,
+                    "start": entity.start,
+                    "end": entity.end,
+                    "text": entity.text,
+                    "value": entity.value,
+                    "source": entity.source,
+                }
+                for entity in self.entities
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class TrainingConfig:

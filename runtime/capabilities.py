@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,8 +16,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from builder.models import PromptVersion
-from config.outbound import OutboundRefused, outbound_check
+from core.models import PromptVersion
+from core.outbound import OutboundRefused, outbound_check
 from gateway.calls import (
     Completion,
     Delta,
@@ -36,18 +36,9 @@ from knowledge.answering import Answer, kb_answer_stream
 from knowledge.models import KnowledgeBase
 from nlu.model import NluModel
 from runtime.engine import Knowledge, StepFailed, Understanding, render
+from runtime.hybrid import Hybrid, hybrid_decide
 
 API_MAX_BYTES = 1_000_000
-HYBRID_CANDIDATES = 3  # the NLU's best intents the LLM chooses among
-
-
-@dataclass(frozen=True)
-class Hybrid:
-    """Turns whose top NLU confidence is in ``[low, high)`` are decided by the LLM."""
-
-    low: float
-    high: float
-    descriptions: dict[str, str]  # intent name: what it is for
 
 
 class AssistantCapabilities:
@@ -93,52 +84,36 @@ class AssistantCapabilities:
 
     async def understand(self, text: str) -> Understanding:
         understood = self._parse(text)
-        hybrid = self.hybrid
-        ranking = understood.ranking[:HYBRID_CANDIDATES]
-        if (
-            hybrid is None
-            or not ranking
-            or not hybrid.low <= ranking[0]["confidence"] < hybrid.high
-        ):
+        ranking = [(c["intent"], c["confidence"]) for c in understood.ranking]
+        offered = self.hybrid.offered(ranking) if self.hybrid is not None else []
+        if not offered:
             return understood
-        offered = [(c["intent"], hybrid.descriptions.get(c["intent"], "")) for c in ranking]
         scope = CallScope(
             Purpose.CLASSIFY, workspace_id=self.workspace_id, assistant_id=self.assistant_id
         )
         try:
             choice = await database_sync_to_async(llm_classify)(text, offered, scope=scope)
-        except GatewayError as error:  # the NLU's answer stands
+        except GatewayError as error:
             self._used(Purpose.CLASSIFY, None, error.kind)
-            return replace(understood, decided_by=f"nlu (llm failed: {error.kind})")
-        self._used(Purpose.CLASSIFY, choice.completion)
-        if not choice.listed:
-            return replace(understood, decided_by="nlu (llm chose no listed intent)")
-        if choice.intent is None:
-            return replace(understood, intent=None, decided_by="llm")
-        confidence = next(c["confidence"] for c in ranking if c["intent"] == choice.intent)
-        return replace(understood, intent=choice.intent, confidence=confidence, decided_by="llm")
+            decision = hybrid_decide(understood.intent, None, error.kind)
+        else:
+            self._used(Purpose.CLASSIFY, choice.completion)
+            decision = hybrid_decide(understood.intent, choice)
+        if decision.decided_by != "llm":
+            return replace(understood, decided_by=decision.decided_by)
+        confidence = dict(ranking).get(decision.intent or "", understood.confidence)
+        return replace(understood, intent=decision.intent, confidence=confidence, decided_by="llm")
 
     def _parse(self, text: str) -> Understanding:
         started = time.perf_counter()
         parsed = self.nlu().parse(text, threshold=self.threshold)
+        shown = parsed.as_json()
         return Understanding(
             nlu_ms=round((time.perf_counter() - started) * 1000, 3),
             intent=parsed.intent,
             confidence=parsed.confidence,
-            entities=[
-                {
-                    "entity": entity.entity,
-                    "value": entity.value,
-                    "text": entity.text,
-                    "start": entity.start,
-                    "end": entity.end,
-                }
-                for entity in parsed.entities
-            ],
-            ranking=[
-                {"intent": match.name, "confidence": round(match.confidence, 4)}
-                for match in parsed.ranking
-            ],
+            entities=shown["entities"],
+            ranking=shown["ranking"],
         )
 
     async def generate(self, prompt_id: int, variables: dict[str, Any]) -> AsyncIterator[str]:

@@ -1,4 +1,4 @@
-"""The dialog engine: walks a flow graph (see ``builder.flow_graph``) one user turn at a time.
+"""The dialog engine: walks a flow graph (see ``runtime.flow_graph``) one user turn at a time.
 
 The engine holds no I/O of its own. It is given the flow, the session's state and
 ``Capabilities`` that understand text (the NLU), generate text (the LLM gateway) and call APIs; it
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from builder.flow_graph import PLACEHOLDER, waits_for_user
+from runtime.flow_graph import PLACEHOLDER, waits_for_user
 
 MAX_STEPS_PER_TURN = 50  # a validated flow never gets near; a guard, not a rule
 DEFAULT_NO_MATCH = "Sorry, I didn't understand that. Could you say it another way?"

@@ -15,7 +15,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from builder.models import Assistant
+from core.models import Assistant
 from runtime.recent import Recent
 
 

@@ -16,11 +16,11 @@ class Channel(models.TextChoices):
 class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     assistant = models.ForeignKey(
-        "builder.Assistant", on_delete=models.CASCADE, related_name="conversations"
+        "core.Assistant", on_delete=models.CASCADE, related_name="conversations"
     )
     # What it runs: a published version, or the draft (the builder's test panel).
     version = models.ForeignKey(
-        "builder.AssistantVersion", on_delete=models.SET_NULL, null=True, related_name="+"
+        "core.AssistantVersion", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     end_user = models.CharField(max_length=64)  # an anonymous id the client keeps

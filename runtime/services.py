@@ -16,11 +16,12 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from builder.models import Assistant, Prompt, PromptVersion
+from core.models import Assistant, Prompt, PromptVersion
 from nlu.registry import NotPublished
 from nlu.store import registry
-from runtime.capabilities import AssistantCapabilities, Hybrid
+from runtime.capabilities import AssistantCapabilities
 from runtime.engine import Engine, State, Turn
+from runtime.hybrid import Hybrid
 from runtime.listings import listing_cached, listing_keep, listing_of
 from runtime.models import Channel, Conversation, Feedback, Message, Rating, TurnRecord
 from runtime.recent import Recent
@@ -338,6 +339,57 @@ async def dialog_click(dialog: Dialog, index: int, send: Send) -> Turn:
     turn = await dialog.engine.click(index, dialog.state, frames.emit)
     await frames.flush(turn, label, started)
     return turn
+
+
+MAX_TEXT_CHARS = 2_000  # an end user's message; longer ones are refused, not cut
+
+
+class MessageRefused(ValueError):
+    """An end user's message the dialog cannot take; ``code`` names why (the chat protocol's
+    error codes)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def message_check(*, text: object = None, button: object = None) -> None:
+    """Refuse (``MessageRefused``) a text that is empty or too long, or, when no text is given, a
+    button that is not an index; the websocket and the HTTP API say the same."""
+    if text is None:
+        if not isinstance(button, int) or isinstance(button, bool) or button < 0:
+            raise MessageRefused("invalid", "A button click needs the button's index.")
+        return
+    if not isinstance(text, str) or not text.strip():
+        raise MessageRefused("invalid", "A text message needs non-empty text.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise MessageRefused("too_large", f"Messages have at most {MAX_TEXT_CHARS} characters.")
+
+
+async def dialog_begin(dialog: Dialog, send: Send, *, last_seq: int | None = None) -> Turn | None:
+    """What opening a chat sends: a new conversation's greeting (its first turn), or, for a
+    resumed one, every frame after ``last_seq`` (the user's own too, so a reloaded page redraws
+    the whole conversation); ``last_seq`` None replays nothing."""
+    if not dialog.resumed:
+        return await dialog_start(dialog, send)
+    if last_seq is not None:
+        for frame in await messages_after(dialog.conversation_id, last_seq):
+            await send(frame)
+    return None
+
+
+async def dialog_say(
+    dialog: Dialog, send: Send, *, text: str | None = None, button: int | None = None
+) -> Turn | None:
+    """The end user's message, checked (``message_check``): ``text`` heard through the NLU, or
+    else the button at index ``button`` clicked; nothing when neither is given."""
+    if text is not None:
+        message_check(text=text)
+        return await dialog_hear(dialog, text, send)
+    if button is None:
+        return None
+    message_check(button=button)
+    return await dialog_click(dialog, button, send)
 
 
 class FeedbackRefused(ValueError):

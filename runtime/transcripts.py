@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from builder.models import Assistant
+from core.models import Assistant
 from runtime.models import Conversation, TurnRecord
 
 

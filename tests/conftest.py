@@ -18,9 +18,9 @@ from huey.contrib.djhuey import HUEY
 from rest_framework.test import APIClient
 
 from builder import services
-from builder.models import Assistant, Role, Workspace
+from core.models import Assistant, Role, Workspace
 
-pytest_plugins = ["tests.fake_llm"]
+pytest_plugins = ["tests.fake_llm", "tests.support.live_server"]
 
 PASSWORD = "a-long-test-passphrase"
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from benchmarks.fake_provider import FakeProvider
 from gateway.cache import semantic_index
-from gateway.fake_provider import FakeProvider
 from gateway.limits import limiter
 from gateway.models import LlmModel, Provider, ProviderKind
 from gateway.retries import cooldowns_clear

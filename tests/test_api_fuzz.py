@@ -57,8 +57,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from benchmarks.fake_provider import FakeProvider, Reply
 from builder import services
-from gateway.fake_provider import FakeProvider, Reply
 from gateway.models import LlmModel, Provider, ProviderKind
 from tests.browser.conftest import serving
 from tests.nlu.conftest import UTTERANCES
@@ -160,7 +160,7 @@ def seed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Seed:
     """A workspace with one of everything in it, made through the API by its owner."""
-    monkeypatch.setattr("config.outbound.socket", SimpleNamespace(getaddrinfo=_no_outbound_lookups))
+    monkeypatch.setattr("core.outbound.socket", SimpleNamespace(getaddrinfo=_no_outbound_lookups))
     settings.LLM_DEFAULT_MODEL = "fuzz:primary"
     settings.LLM_BACKOFF_BASE_S = 0.001
     settings.LLM_BACKOFF_CAP_S = 0.01

@@ -20,14 +20,13 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
 from builder import services
-from builder.models import Assistant
+from core.models import Assistant
 from gateway.models import Provider
 from knowledge.models import Document, DocumentStatus
 from knowledge.search import kb_search
 from knowledge.services import document_upload, knowledge_base_of
-from tests.runtime.test_chat import frames_until, open_chat
-from tests.runtime.test_failover import (
-    BEFORE,
+from tests.support.chat import frames_until, open_chat
+from tests.support.servers import (
     ROOT,
     Client,
     database_url,
@@ -255,7 +254,7 @@ def test_chats_carry_on_when_redis_restarts(private_redis, monkeypatch):
         for client in clients:
             client.open(server_port, demo.assistant.pk)
             client.receive_until_waiting()
-            client.say(BEFORE[0])
+            client.say("a large pepperoni pizza please")
         subprocess.run(
             ["redis-cli", "-p", str(port), "shutdown", "nosave"],
             check=False,
@@ -281,7 +280,7 @@ def test_chats_carry_on_when_redis_restarts(private_redis, monkeypatch):
         numbers = [message.seq for message in stored]
         assert numbers == list(range(1, len(numbers) + 1))
         said = [m.payload.get("text") for m in stored if m.payload.get("type") == "user"]
-        expected = [BEFORE[0], "where is my order", "when are you open"]
+        expected = ["a large pepperoni pizza please", "where is my order", "when are you open"]
         assert said[:3] == expected
         assert {m.seq for m in stored if not m.from_user} <= set(client.seen)
         texts = [str(client.seen[s].get("text", "")) for s in sorted(client.seen)]
@@ -300,8 +299,8 @@ WHEN = ["", " today", " tonight", " now", " this week", " for my family", " righ
 def test_a_worker_killed_mid_training_leaves_no_job_running_and_the_training_is_retried(
     assistant, settings
 ):
-    from builder.models import TrainingRun, TrainingStatus
-    from builder.services.jobs import jobs_recover
+    from core.jobs import jobs_recover
+    from core.models import TrainingRun, TrainingStatus
 
     with transaction.atomic():  # enough data that a training takes a few seconds
         for topic in TOPICS:

@@ -45,43 +45,40 @@ from django.urls import URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 from rest_framework.test import APIClient
 
+from benchmarks.fake_provider import FakeProvider, refusal
 from builder import services
-from builder.models import (
+from chat.routing import public_websocket_urlpatterns, websocket_urlpatterns
+from config.asgi import application
+from core.models import (
     Assistant,
     AssistantVersion,
-    ComparisonItem,
     ConversationTest,
-    ConversationTestRun,
     Entity,
-    EvaluationRun,
     Flow,
     Intent,
     Membership,
     Prompt,
     PromptTestCase,
-    PromptTestRun,
     PromptVersion,
     TrainingRun,
     Utterance,
     Workspace,
 )
-from builder.services.conversation_tests import conversation_test_create, conversation_tests_request
-from builder.services.evaluations import evaluation_request
-from builder.services.prompt_tests import prompt_test_case_create, prompt_tests_request
-from config.asgi import application
 from gateway.calls import CallScope, complete, prompt_call
 from gateway.errors import GatewayError
-from gateway.fake_provider import FakeProvider, refusal
 from gateway.models import Attempt, Call, LlmModel, Purpose, SemanticCacheEntry
 from knowledge.ingest import document_ingest
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.services import document_upload, knowledge_base_of
 from nlu.model import NluModel
+from quality.models import ComparisonItem, ConversationTestRun, EvaluationRun, PromptTestRun
+from quality.services.conversation_tests import conversation_test_create, conversation_tests_request
+from quality.services.evaluations import evaluation_request
+from quality.services.prompt_tests import prompt_test_case_create, prompt_tests_request
 from runtime.models import Channel, Conversation, Feedback, Message, TurnRecord
-from runtime.routing import public_websocket_urlpatterns, websocket_urlpatterns
 from runtime.services import dialog_hear, dialog_open, dialog_start, feedback_record
-from tests.builder.test_tenancy import API as TENANCY_API
-from tests.builder.test_tenancy import PAGES as TENANCY_PAGES
+from tests.support.tenancy import API as TENANCY_API
+from tests.support.tenancy import PAGES as TENANCY_PAGES
 
 MARK = b"rival"  # every text of the other workspace says it; no response to the attacker may
 
@@ -164,7 +161,7 @@ PLANTED_WITH_FLOW = {
 EXCLUDED: dict[str, str] = {}
 
 MATRIX: dict[str, Row] = {
-    "builder.Workspace": Row(
+    "core.Workspace": Row(
         make="workspace",
         requests=(
             *_tenancy("ws"),
@@ -184,8 +181,8 @@ MATRIX: dict[str, Row] = {
             api("get", "/api/assistants/?workspace={w.pk}"),
         ),
     ),
-    "builder.Membership": Row(make="membership", requests=_tenancy("member")),
-    "builder.Assistant": Row(
+    "core.Membership": Row(make="membership", requests=_tenancy("member")),
+    "core.Assistant": Row(
         make="assistant",
         requests=(
             *_tenancy("assistant"),
@@ -195,7 +192,7 @@ MATRIX: dict[str, Row] = {
         ),
         listed=(api("get", "/api/assistants/"), page("get", "/workspaces/{me.workspace.pk}/")),
     ),
-    "builder.Intent": Row(
+    "core.Intent": Row(
         make="intent",
         requests=(
             page("get", "/assistants/{a.pk}/intents/"),
@@ -238,7 +235,7 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
-    "builder.Utterance": Row(
+    "core.Utterance": Row(
         make="utterance",
         requests=(
             page("post", "/intents/{o.intent_id}/", {"action": "add", "utterances": "planted"}),
@@ -282,7 +279,7 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
-    "builder.Entity": Row(
+    "core.Entity": Row(
         make="entity",
         requests=(
             page("get", "/assistants/{a.pk}/entities/"),
@@ -304,7 +301,7 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
-    "builder.Flow": Row(
+    "core.Flow": Row(
         make="flow",
         requests=(
             page("get", "/assistants/{a.pk}/flow/"),
@@ -321,7 +318,7 @@ MATRIX: dict[str, Row] = {
         ),
         listed=(api("get", "/api/flows/"), api("get", "/api/flows/?assistant={a.pk}")),
     ),
-    "builder.AssistantVersion": Row(
+    "core.AssistantVersion": Row(
         make="assistantversion",
         requests=(
             page("post", "/assistants/{a.pk}/publish/", {"notes": "planted"}),
@@ -333,7 +330,7 @@ MATRIX: dict[str, Row] = {
         smuggled=(api("post", "/api/assistants/{me.assistant.pk}/versions/{o.number}/rollback/"),),
     ),
     # The draft model the test panel and parse use, and its ``analysis`` (clarity, conflicts).
-    "builder.TrainingRun": Row(
+    "core.TrainingRun": Row(
         make="trainingrun",
         requests=(
             api("get", "/api/assistants/{a.pk}/training/"),
@@ -342,7 +339,7 @@ MATRIX: dict[str, Row] = {
             api("get", "/api/assistants/{a.pk}/analysis/"),
         ),
     ),
-    "builder.EvaluationRun": Row(
+    "quality.EvaluationRun": Row(
         make="evaluationrun",
         requests=(
             page("get", "/assistants/{a.pk}/evaluations/"),
@@ -357,7 +354,7 @@ MATRIX: dict[str, Row] = {
         ),
     ),
     # What a comparison asked the LLM, shown in (and resumed from) its run.
-    "builder.ComparisonItem": Row(
+    "quality.ComparisonItem": Row(
         make="comparisonitem",
         requests=(
             page("get", "/evaluations/{o.run_id}/"),
@@ -367,7 +364,7 @@ MATRIX: dict[str, Row] = {
             api("post", "/api/evaluations/{o.run_id}/control/", {"action": "resume"}),
         ),
     ),
-    "builder.Prompt": Row(
+    "core.Prompt": Row(
         make="prompt",
         requests=(
             page("get", "/assistants/{a.pk}/prompts/"),
@@ -398,7 +395,7 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
-    "builder.PromptVersion": Row(
+    "core.PromptVersion": Row(
         make="promptversion",
         requests=(
             page(
@@ -412,7 +409,7 @@ MATRIX: dict[str, Row] = {
             api("get", "/api/prompt-versions/{o.pk}/test-runs/"),
         ),
     ),
-    "builder.PromptTestCase": Row(
+    "core.PromptTestCase": Row(
         make="prompttestcase",
         requests=(
             page(
@@ -439,7 +436,7 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
-    "builder.PromptTestRun": Row(
+    "quality.PromptTestRun": Row(
         make="prompttestrun",
         requests=(
             page("get", "/prompt-test-runs/{o.pk}/"),
@@ -450,7 +447,7 @@ MATRIX: dict[str, Row] = {
         ),
     ),
     # Conversation tests: scripts played against the draft, and their runs.
-    "builder.ConversationTest": Row(
+    "core.ConversationTest": Row(
         make="conversationtest",
         requests=(
             page("get", "/assistants/{a.pk}/tests/"),
@@ -472,7 +469,7 @@ MATRIX: dict[str, Row] = {
             api("get", "/api/assistants/{me.assistant.pk}/conversation-tests/"),
         ),
     ),
-    "builder.ConversationTestRun": Row(
+    "quality.ConversationTestRun": Row(
         make="conversationtestrun",
         requests=(
             page("get", "/test-runs/{o.pk}/"),
@@ -762,10 +759,10 @@ def test_the_matrix_has_a_row_for_every_workspace_owned_model() -> None:
 
 def test_the_search_for_workspace_owned_models_finds_them_and_only_them() -> None:
     owned = workspace_owned()
-    assert owned["builder.Workspace"] == "pk"
-    assert owned["builder.Utterance"] == "intent__assistant__workspace"
+    assert owned["core.Workspace"] == "pk"
+    assert owned["core.Utterance"] == "intent__assistant__workspace"
     assert owned["knowledge.Chunk"] == "knowledge_base__assistant__workspace"
-    assert owned["builder.PromptTestCase"] == "prompt__assistant__workspace"  # not source_call
+    assert owned["core.PromptTestCase"] == "prompt__assistant__workspace"  # not source_call
     assert owned["gateway.Attempt"] == "workspace"
     assert not {"auth.User", "gateway.LlmModel", "gateway.Provider"} & set(owned)
 
@@ -908,7 +905,7 @@ class Rival:
         )
 
     def make_utterance(self) -> Utterance:
-        return self.get("builder.Intent").utterances.order_by("id").first()
+        return self.get("core.Intent").utterances.order_by("id").first()
 
     def make_entity(self) -> Entity:
         return services.entity_create(
@@ -918,26 +915,26 @@ class Rival:
         )
 
     def make_flow(self) -> Flow:
-        self.get("builder.Intent")
+        self.get("core.Intent")
         return services.flow_create(assistant=self.assistant, name="Rival flow", graph=RIVAL_FLOW)
 
     def make_trainingrun(self) -> TrainingRun:
         """A trained draft, with its analysis (what the test panel and parse use)."""
-        self.get("builder.Intent")
+        self.get("core.Intent")
         run = services.training_request(assistant=self.assistant)
         return services.training_run_execute(run.pk)
 
     def make_assistantversion(self) -> AssistantVersion:
-        self.get("builder.Flow")
-        self.get("builder.TrainingRun")
+        self.get("core.Flow")
+        self.get("core.TrainingRun")
         return services.assistant_publish(assistant=self.assistant, notes="The rival release.")
 
     def make_evaluationrun(self) -> EvaluationRun:
-        self.get("builder.Intent")
+        self.get("core.Intent")
         return evaluation_request(assistant=self.assistant, kind="holdout")
 
     def make_comparisonitem(self) -> ComparisonItem:
-        self.get("builder.Intent")
+        self.get("core.Intent")
         run = evaluation_request(
             assistant=self.assistant, kind="compare", llm_model=self.llm.key, max_items=4
         )
@@ -955,25 +952,25 @@ class Rival:
 
     def make_promptversion(self) -> PromptVersion:
         return services.prompt_version_create(
-            prompt=self.get("builder.Prompt"),
+            prompt=self.get("core.Prompt"),
             template="Write a shorter rival slogan about {{ topic }}.",
             model=self.llm,
         )
 
     def make_prompttestcase(self) -> PromptTestCase:
         return prompt_test_case_create(
-            prompt=self.get("builder.Prompt"),
+            prompt=self.get("core.Prompt"),
             name="rival case",
             values={"topic": "rival pizza"},
             checks=[{"kind": "contains", "value": "rival"}],
         )
 
     def make_prompttestrun(self) -> PromptTestRun:
-        case = self.get("builder.PromptTestCase")
+        case = self.get("core.PromptTestCase")
         return prompt_tests_request(version=case.prompt.versions.first(), repetitions=1)
 
     def make_conversationtest(self) -> ConversationTest:
-        self.get("builder.Flow")
+        self.get("core.Flow")
         return conversation_test_create(
             assistant=self.assistant,
             name="rival order test",
@@ -986,13 +983,13 @@ class Rival:
         )
 
     def make_conversationtestrun(self) -> ConversationTestRun:
-        self.get("builder.ConversationTest")
-        self.get("builder.TrainingRun")
+        self.get("core.ConversationTest")
+        self.get("core.TrainingRun")
         return conversation_tests_request(assistant=self.assistant)
 
     def make_call(self) -> Call:
         """A production call of the rival's prompt that the model refused (a backtest)."""
-        version = self.get("builder.Prompt").versions.first()
+        version = self.get("core.Prompt").versions.first()
         self.fake.script("primary", refusal("No rival slogans today."))
         options = prompt_call(
             version,
@@ -1030,8 +1027,8 @@ class Rival:
 
     def make_conversation(self) -> Conversation:
         """A conversation in the test panel with the trained draft."""
-        self.get("builder.Flow")
-        self.get("builder.TrainingRun")
+        self.get("core.Flow")
+        self.get("core.TrainingRun")
         return Conversation.objects.get(pk=async_to_sync(self._chat)("I want a rival pizza"))
 
     async def _chat(self, text: str) -> str:
@@ -1287,7 +1284,7 @@ async def socket(
 def trained_rival(rival: Rival, transactional_db: None) -> Rival:
     """The rival assistant with a flow and a trained draft, never published."""
     with transaction.atomic():  # one training, when this commits
-        rival.get("builder.Flow")
+        rival.get("core.Flow")
     assert rival.assistant.training_runs.filter(status="done").exists()
     return rival
 

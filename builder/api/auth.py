@@ -12,9 +12,9 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from builder.api.schema import refusal
-from builder.api.throttles import CallerRateThrottle
 from builder.logins import REFUSED, login_refused
+from core.api.schema import refusal
+from core.api.throttles import CallerRateThrottle
 
 
 class TokenView(ObtainAuthToken):

@@ -12,9 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import editable, member_assistant, query_text, request_user
-from builder.models import DEFAULT_SUITE, ConversationTest, ConversationTestRun, member_rows
-from builder.services.conversation_tests import (
+from core.api.access import editable, member_assistant, query_text, request_user
+from core.models import DEFAULT_SUITE, ConversationTest, member_rows
+from quality.models import ConversationTestRun
+from quality.services.conversation_tests import (
     KINDS,
     MAX_EXPECTATIONS,
     MAX_TURNS,

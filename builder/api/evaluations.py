@@ -12,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import member_assistant, request_user
-from builder.api.parsers import FormParser, JSONParser, MultiPartParser
-from builder.models import EvaluationKind, EvaluationRun, NluMode, can_edit, member_rows
-from builder.services.evaluations import (
+from core.api.access import member_assistant, request_user
+from core.api.parsers import FormParser, JSONParser, MultiPartParser
+from core.models import NluMode, can_edit, member_rows
+from quality.models import EvaluationKind, EvaluationRun
+from quality.services.evaluations import (
     evaluation_request,
     evaluation_resume,
     evaluation_stop,

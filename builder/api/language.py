@@ -13,9 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from builder.api.access import editable, member_assistant, request_user
-from builder.api.schema import GATEWAY_ERRORS, RETRY_AFTER
-from builder.models import Entity, Intent, Utterance, member_rows
+from builder.api.gateway import gateway_error_response
 from builder.services.analysis import intents_merge, latest_analysis, utterance_move
 from builder.services.suggestions import (
     MAX_SUGGESTIONS,
@@ -23,7 +21,9 @@ from builder.services.suggestions import (
     intent_synthesise,
     utterances_suggest,
 )
-from gateway.api import gateway_error_response
+from core.api.access import editable, member_assistant, request_user
+from core.api.schema import GATEWAY_ERRORS, RETRY_AFTER
+from core.models import Entity, Intent, Utterance, member_rows
 from gateway.errors import GatewayError
 
 

@@ -24,11 +24,12 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from builder import services
-from builder.api.access import editable, member_assistant, of_assistant, query_text, request_user
-from builder.api.permissions import WorkspaceRole
-from builder.api.schema import ASSISTANT_FILTER, refusal
 from builder.api.serializers import AssistantOwned
-from builder.models import (
+from builder.services.checks import pretrain_checks
+from core.api.access import editable, member_assistant, of_assistant, query_text, request_user
+from core.api.permissions import WorkspaceRole
+from core.api.schema import ASSISTANT_FILTER, refusal
+from core.models import (
     NAME_MAX_LENGTH,
     Assistant,
     AssistantVersion,
@@ -42,7 +43,6 @@ from builder.models import (
     can_edit,
     member_rows,
 )
-from builder.services.checks import pretrain_checks
 from nlu.registry import NotPublished
 from nlu.store import registry
 
@@ -341,28 +341,7 @@ class ParseView(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         parsed = model.parse(payload.validated_data["text"], threshold=assistant.nlu_threshold)
-        return Response(
-            {
-                "text": parsed.text,
-                "intent": parsed.intent,
-                "confidence": round(parsed.confidence, 4),
-                "ranking": [
-                    {"intent": match.name, "confidence": round(match.confidence, 4)}
-                    for match in parsed.ranking
-                ],
-                "entities": [
-                    {
-                        "entity": entity.entity,
-                        "start": entity.start,
-                        "end": entity.end,
-                        "text": entity.text,
-                        "value": entity.value,
-                        "source": entity.source,
-                    }
-                    for entity in parsed.entities
-                ],
-            }
-        )
+        return Response(parsed.as_json())
 
 
 class VersionSerializer(serializers.ModelSerializer[AssistantVersion]):

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from builder.models import (
+from core.models import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
     Assistant,

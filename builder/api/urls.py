@@ -12,6 +12,8 @@ from builder.api.conversation_tests import (
     ConversationTestView,
 )
 from builder.api.evaluations import EvaluationControlView, EvaluationListView, EvaluationView
+from builder.api.gateway import urlpatterns as gateway_urlpatterns
+from builder.api.knowledge import urlpatterns as knowledge_urlpatterns
 from builder.api.language import (
     AnalysisView,
     EntitySuggestionsView,
@@ -35,7 +37,7 @@ from builder.api.nlu import (
     UtteranceViewSet,
     VersionsView,
 )
-from builder.api.testing import (
+from builder.api.prompt_tests import (
     BacktestListView,
     PromptTestCaseListView,
     PromptTestCaseView,
@@ -141,5 +143,7 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("workspaces/<int:workspace_pk>/members/", members, name="workspace-members-api"),
     path("workspaces/<int:workspace_pk>/members/<int:pk>/", member, name="workspace-member-api"),
+    *gateway_urlpatterns,
+    *knowledge_urlpatterns,
     *router.urls,
 ]

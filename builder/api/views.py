@@ -14,9 +14,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from builder import services
-from builder.api.access import of_assistant, query_id, request_user
-from builder.api.permissions import WorkspaceRole
-from builder.api.schema import ASSISTANT_FILTER, WORKSPACE_FILTER
 from builder.api.serializers import (
     AssistantSerializer,
     MembershipCreateSerializer,
@@ -26,7 +23,10 @@ from builder.api.serializers import (
     PromptVersionSerializer,
     WorkspaceSerializer,
 )
-from builder.models import (
+from core.api.access import of_assistant, query_id, request_user
+from core.api.permissions import WorkspaceRole
+from core.api.schema import ASSISTANT_FILTER, WORKSPACE_FILTER
+from core.models import (
     Assistant,
     Membership,
     Prompt,

@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from builder.models import Assistant, Intent, TrainingRun, TrainingStatus, Utterance
 from builder.services.training import training_request
-from runtime.events import assistant_event_send
+from core.events import assistant_event_send
+from core.models import Assistant, Intent, TrainingRun, TrainingStatus, Utterance
 
 
 def assistant_analyse(assistant: Assistant) -> dict[str, Any]:
     """The analysis of the assistant's data as it is now (see ``nlu.analysis``)."""
-    from builder.services.nlu import nlu_examples
+    from core.nlu_data import nlu_examples
     from nlu.analysis import NotAnalysable, analyse
     from nlu.store import registry
 
@@ -54,7 +54,7 @@ def training_run_analyse(run_id: int) -> TrainingRun | None:
 def latest_analysis(assistant: Assistant) -> tuple[dict[str, Any] | None, bool]:
     """The newest analysis, and whether it describes the data as it is now (False: a training
     or its analysis is still to come)."""
-    from builder.services.nlu import nlu_data_hash
+    from core.nlu_data import nlu_data_hash
 
     run = (
         assistant.training_runs.filter(status=TrainingStatus.DONE)

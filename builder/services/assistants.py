@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, NluMode, Workspace
 from builder.services.workspaces import clean_name
+from core.events import assistant_event_send
+from core.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, NluMode, Workspace
 from gateway.models import LlmModel
-from runtime.events import assistant_event_send
 
 
 class Unset:

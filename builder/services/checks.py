@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from builder.models import Assistant, Utterance
+from core.models import Assistant, Utterance
 from nlu.data import normalised
 
 MIN_UTTERANCES = 5

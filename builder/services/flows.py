@@ -1,4 +1,4 @@
-"""Flows: saved only when their graph passes every check (see ``builder.flow_graph``)."""
+"""Flows: saved only when their graph passes every check (see ``runtime.flow_graph``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.flow_graph import Catalogue, check
-from builder.models import Assistant, Flow
 from builder.services.workspaces import clean_name
+from core.models import Assistant, Flow
+from runtime.flow_graph import Catalogue, check
 
 
 def flow_catalogue(assistant: Assistant) -> Catalogue:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,29 +10,15 @@ import regex
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import (
-    UTTERANCE_MAX_LENGTH,
-    Assistant,
-    Entity,
-    EntityKind,
-    Intent,
-    Utterance,
-)
 from builder.services.training import training_request
 from builder.services.workspaces import clean_name
-from nlu.data import OUT_OF_SCOPE, EntitySpan, Example
-from nlu.entities import BUILT_INS, EntityMatcher, ListEntity, RegexEntity
+from core.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent, Utterance
+from nlu.data import OUT_OF_SCOPE
+from nlu.entities import BUILT_INS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_UTTERANCES_AT_ONCE = 5000
 MAX_LIST_VALUES = 5000
-
-
-def name_importable(name: str) -> str:
-    """A name from another tool made valid here: other characters become '_' ("card_payment?"
-    becomes "card_payment"); imports and test sets apply the same rule, so labels still match."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip())
-    return cleaned.strip("_.-") or name.strip()
 
 
 def _clean_identifier(name: str, what: str) -> str:
@@ -330,51 +314,3 @@ def _clean_values(values: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         synonyms = list(dict.fromkeys(" ".join(str(s).split()) for s in item.get("synonyms", [])))
         cleaned.append({"value": value, "synonyms": [s for s in synonyms if s]})
     return cleaned
-
-
-# --- training -----------------------------------------------------------------------------
-
-
-def nlu_examples(assistant: Assistant) -> list[Example]:
-    rows = Utterance.objects.filter(intent__assistant=assistant).values_list(
-        "text", "intent__name", "entities"
-    )
-    return [
-        Example(
-            text=text,
-            intent=intent,
-            entities=tuple(
-                EntitySpan(span["start"], span["end"], span["entity"], span["value"])
-                for span in spans
-            ),
-        )
-        for text, intent, spans in rows.order_by("intent__name", "id")
-    ]
-
-
-def nlu_matcher(assistant: Assistant) -> EntityMatcher:
-    entities = list(assistant.entities.all())
-    return EntityMatcher(
-        lists=[
-            ListEntity(e.name, {v["value"]: v["synonyms"] for v in e.values})
-            for e in entities
-            if e.kind == EntityKind.LIST
-        ],
-        regexes=[RegexEntity(e.name, e.pattern) for e in entities if e.kind == EntityKind.REGEX],
-        builtins=sorted({e.builtin for e in entities if e.kind == EntityKind.BUILTIN}),
-    )
-
-
-def nlu_data_hash(assistant: Assistant) -> str:
-    """Changes whenever anything the NLU learns from changes."""
-    data = {
-        "examples": [
-            (example.text, example.intent, example.entities) for example in nlu_examples(assistant)
-        ],
-        "entities": list(
-            assistant.entities.order_by("name").values_list(
-                "name", "kind", "values", "pattern", "builtin"
-            )
-        ),
-    }
-    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()

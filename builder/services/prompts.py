@@ -7,8 +7,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import Assistant, Prompt, PromptVersion
 from builder.services.workspaces import clean_name
+from core.models import Assistant, Prompt, PromptVersion
 from gateway.models import LlmModel
 from gateway.prompts import template_variables
 from gateway.structured import schema_check
@@ -76,7 +76,7 @@ def prompt_version_create(
         output_schema=output_schema,
     )
     if prompt.test_cases.exists():  # what the new wording fixes and breaks, at once
-        from builder.services.prompt_tests import prompt_tests_on_new_version
+        from quality.services.prompt_tests import prompt_tests_on_new_version
 
         prompt_tests_on_new_version(version)
     return version

@@ -18,7 +18,7 @@ import numpy as np
 import pydantic
 from django.core.exceptions import ValidationError
 
-from builder.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent
+from core.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent
 from gateway.calls import structured
 from gateway.ledger import CallScope
 from gateway.models import Purpose

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from builder.models import Assistant, TrainingRun, TrainingStatus
 from builder.services.checks import pretrain_checks
-from builder.services.jobs import job_take, progress_reporter
-from runtime.events import assistant_event_send
+from core.events import assistant_event_send
+from core.jobs import job_take, progress_reporter
+from core.models import Assistant, TrainingRun, TrainingStatus
+from core.nlu_data import finetune_threads, nlu_data_hash, nlu_examples, nlu_matcher
 
 if TYPE_CHECKING:
     from nlu.model import NluModel
@@ -39,7 +38,6 @@ def training_request(*, assistant: Assistant) -> TrainingRun:
 
 def training_run_execute(run_id: int) -> TrainingRun:
     """Train the draft model from the assistant's data as it is now, and point the draft at it."""
-    from builder.services.nlu import nlu_data_hash, nlu_examples, nlu_matcher
     from nlu.model import NluModel, TrainingConfig
     from nlu.registry import NotPublished
     from nlu.store import registry
@@ -106,21 +104,13 @@ def training_run_execute(run_id: int) -> TrainingRun:
     return run
 
 
-def finetune_threads() -> int | None:
-    """Cores an accurate-mode fine-tuning may use: tasks that run inside the chat server leave
-    one core to the live chats (minutes of torch on every core would stall their turns)."""
-    if settings.TASKS_IN_PROCESS:
-        return max(1, (os.cpu_count() or 1) - 1)
-    return None
-
-
 def regression_against_published(assistant: Assistant, model: NluModel) -> dict[str, Any] | None:
     """The new draft against the published model, on the assistant's latest uploaded test set
     (None when there is no published model or no test set)."""
-    from builder.services.evaluations import test_set_examples
     from nlu.evaluation import outcomes_of, regression
     from nlu.registry import NotPublished
     from nlu.store import registry
+    from quality.services.evaluations import test_set_examples
 
     latest = (
         assistant.evaluations.exclude(test_set=[])

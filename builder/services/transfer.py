@@ -17,20 +17,15 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import Assistant, EntityKind, Intent, Workspace
 from builder.services.assistants import assistant_create
-from builder.services.conversation_tests import conversation_test_create
 from builder.services.flows import flow_create
-from builder.services.nlu import (
-    entity_create,
-    entity_update,
-    intent_create,
-    name_importable,
-    utterances_add,
-)
+from builder.services.nlu import entity_create, entity_update, intent_create, utterances_add
 from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.versions import EXPORT_FORMAT
+from core.models import Assistant, EntityKind, Intent, Workspace
+from core.nlu_data import name_importable
 from gateway.models import LlmModel
+from quality.services.conversation_tests import conversation_test_create
 
 MAX_IMPORT_BYTES = 10_000_000
 

@@ -7,17 +7,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from builder.models import (
-    Assistant,
-    AssistantVersion,
-    ConversationTestRun,
-    SuiteRunStatus,
-    TrainingRun,
-    TrainingStatus,
-)
-from builder.services.conversation_tests import conversation_tests_now
-from builder.services.nlu import nlu_data_hash
+from core.models import Assistant, AssistantVersion, TrainingRun, TrainingStatus
+from core.nlu_data import nlu_data_hash
 from nlu.store import registry
+from quality.models import ConversationTestRun, SuiteRunStatus
+from quality.services.conversation_tests import conversation_tests_now
 
 EXPORT_FORMAT = 1
 

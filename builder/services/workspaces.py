@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from builder.models import NAME_MAX_LENGTH, Membership, Role, Workspace
+from core.models import NAME_MAX_LENGTH, Membership, Role, Workspace
 
 
 def clean_name(name: str, *, field: str = "name") -> str:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from builder.forms import SignupForm
-from builder.views.access import AuthenticatedRequest
+from core.pages import AuthenticatedRequest
 
 
 def signup(request: HttpRequest) -> HttpResponse:

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 
 from builder import services
 from builder.forms import AssistantEditForm, PublishForm, submit
-from builder.models import can_edit
-from builder.views.access import AuthenticatedRequest, member_assistant
+from core.models import can_edit
+from core.pages import AuthenticatedRequest, member_assistant
 
 
 @login_required

@@ -24,13 +24,13 @@ from builder.forms import (
     UtterancesForm,
     submit,
 )
-from builder.models import Intent, can_edit, member_rows
 from builder.services.analysis import latest_analysis
 from builder.services.checks import pretrain_checks
 from builder.services.suggestions import synthesis_request
 from builder.services.transfer import rasa_example
-from builder.views.access import AuthenticatedRequest, member_assistant
 from builder.views.language import conflict_rows
+from core.models import Intent, can_edit, member_rows
+from core.pages import AuthenticatedRequest, member_assistant
 
 
 def _lines(text: str) -> list[dict[str, Any]]:

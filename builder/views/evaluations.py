@@ -17,25 +17,19 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from builder.models import (
-    Assistant,
-    EvaluationKind,
-    EvaluationRun,
-    NluMode,
-    can_edit,
-    member_rows,
-)
-from builder.services.comparison import estimate
-from builder.services.evaluations import (
+from builder.views.language import fix_targets
+from core.models import Assistant, NluMode, can_edit, member_rows
+from core.pages import AuthenticatedRequest, member_assistant
+from gateway.catalogue import default_model
+from gateway.models import LlmModel
+from quality.models import EvaluationKind, EvaluationRun
+from quality.services.comparison import estimate
+from quality.services.evaluations import (
     evaluation_request,
     evaluation_resume,
     evaluation_stop,
     test_set_read,
 )
-from builder.views.access import AuthenticatedRequest, member_assistant
-from builder.views.language import fix_targets
-from gateway.catalogue import default_model
-from gateway.models import LlmModel
 
 SHOWN_ERRORS = 200
 

@@ -15,10 +15,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from builder import services
-from builder.models import Assistant, Intent, Utterance, can_edit, member_rows
 from builder.services.analysis import intents_merge, utterance_move
 from builder.services.suggestions import intent_synthesise
-from builder.views.access import AuthenticatedRequest, member_assistant
+from core.models import Assistant, Intent, Utterance, can_edit, member_rows
+from core.pages import AuthenticatedRequest, member_assistant
 from gateway.errors import GatewayError
 
 SHOWN_CONFLICTS = 40

@@ -13,10 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from builder import services
-from builder.api.access import query_id
 from builder.forms import PromptForm, PromptTestCaseForm, PromptTestRunForm, submit
-from builder.models import Prompt, PromptTestRun, can_edit, member_rows
-from builder.services.prompt_tests import (
+from core.api.access import query_id
+from core.models import Prompt, can_edit, member_rows
+from core.pages import AuthenticatedRequest, member_assistant
+from gateway.catalogue import default_model
+from gateway.models import LlmModel
+from quality.models import PromptTestRun
+from quality.services.prompt_tests import (
     backtest_case_create,
     backtests,
     check_lines,
@@ -24,9 +28,6 @@ from builder.services.prompt_tests import (
     prompt_test_case_create,
     prompt_tests_request,
 )
-from builder.views.access import AuthenticatedRequest, member_assistant
-from gateway.catalogue import default_model
-from gateway.models import LlmModel
 
 
 def _models() -> list[str]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from builder import services
 from builder.forms import AssistantImportForm, NluImportForm, PublishForm
 from builder.services.versions import SuiteFailed
-from builder.views.access import AuthenticatedRequest, member_assistant, member_workspace
+from core.pages import AuthenticatedRequest, member_assistant, member_workspace
 
 MAX_UPLOAD_BYTES = 10_000_000
 

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from builder import services
 from builder.forms import AssistantForm, MemberAddForm, MemberRoleForm, WorkspaceForm, submit
-from builder.models import Role, Workspace, can_edit, can_manage
-from builder.views.access import AuthenticatedRequest, member_workspace
+from core.models import Role, Workspace, can_edit, can_manage
+from core.pages import AuthenticatedRequest, member_workspace
 
 
 @login_required

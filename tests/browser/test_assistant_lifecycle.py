@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from builder.models import Assistant
+from core.models import Assistant
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -80,11 +81,3 @@ def test_a_rename_by_a_teammate_shows_live_on_an_open_page(
     expect(teammate.get_by_test_id("assistant-name")).to_have_text("Pizza bot")
     expect(page.get_by_test_id("assistant-name")).to_have_text("Pizza bot")
     expect(page).to_have_title(re.compile("Order bot"))  # only the live parts change
-
-
-def log_in(page: Page, live_url: str, username: str) -> None:
-    page.goto(f"{live_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("a-long-test-passphrase")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_test_id("account-link")).to_have_text(username)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from builder.models import Utterance
-from tests.browser.test_assistant_lifecycle import log_in
+from core.models import Utterance
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ from django.db import transaction
 from playwright.sync_api import Page, expect
 
 from builder.demo import demo_content_seed
-from builder.models import Assistant
-from tests.browser.test_assistant_lifecycle import log_in
+from core.models import Assistant
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from tests.browser.test_assistant_lifecycle import log_in
 from tests.knowledge.conftest import encrypted_pdf_bytes
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -10,11 +10,11 @@ import threading
 import pytest
 from playwright.sync_api import Page, expect
 
+from benchmarks.fake_provider import reply
 from builder import services
-from builder.models import Assistant, Utterance
-from gateway.fake_provider import reply
-from tests.browser.test_assistant_lifecycle import log_in
+from core.models import Assistant, Utterance
 from tests.nlu.conftest import UTTERANCES
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,10 @@ from django.db import transaction
 from playwright.sync_api import Dialog, Page, expect
 
 from builder import services
-from builder.models import Assistant
-from builder.services.conversation_tests import conversation_test_create, conversation_tests_now
+from core.models import Assistant
 from knowledge.services import document_upload, knowledge_base_of
-from tests.browser.test_assistant_lifecycle import log_in
+from quality.services.conversation_tests import conversation_test_create, conversation_tests_now
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from builder.benchmark import retrain_run
-from gateway.fake_provider import reply
+from benchmarks.fake_provider import reply
+from benchmarks.retrain import retrain_run
 from tests.nlu.conftest import UTTERANCES
 
 pytestmark = pytest.mark.django_db(transaction=True)

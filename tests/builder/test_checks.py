@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from builder import services
-from builder.models import Assistant, Utterance
 from builder.services.checks import pretrain_checks
+from core.models import Assistant, Utterance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

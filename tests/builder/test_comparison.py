@@ -14,19 +14,14 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Sum
 
+from benchmarks.fake_provider import error, reply, slow
 from builder.demo import demo_content_seed
-from builder.models import (
-    Assistant,
-    ComparisonItem,
-    EvaluationKind,
-    EvaluationRun,
-    EvaluationStatus,
-)
-from builder.services.comparison import compare, estimate
-from builder.services.evaluations import evaluation_request, evaluation_stop
-from gateway.fake_provider import error, reply, slow
+from core.models import Assistant
 from gateway.models import Attempt, Call
 from nlu.data import Example
+from quality.models import ComparisonItem, EvaluationKind, EvaluationRun, EvaluationStatus
+from quality.services.comparison import compare, estimate
+from quality.services.evaluations import evaluation_request, evaluation_stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,14 +15,15 @@ from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant, ConversationTest, ConversationTestRun
-from builder.services.conversation_tests import (
+from builder.services.versions import SuiteFailed
+from core.models import Assistant, ConversationTest
+from quality.models import ConversationTestRun
+from quality.services.conversation_tests import (
     conversation_test_create,
     conversation_test_from_conversation,
     conversation_tests_now,
     turns_clean,
 )
-from builder.services.versions import SuiteFailed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

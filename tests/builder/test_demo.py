@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from builder import services
-from builder.flow_graph import check
-from builder.models import Assistant, Prompt, Workspace
+from core.models import Assistant, Prompt, Workspace
+from runtime.flow_graph import check
 
 
 def test_seed_demo_creates_a_demo_that_one_can_log_into(db: None) -> None:

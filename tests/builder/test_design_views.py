@@ -11,7 +11,7 @@ from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant, Prompt
+from core.models import Assistant, Prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from builder.demo import demo_content_seed
-from builder.models import Assistant, EvaluationRun, EvaluationStatus
+from core.models import Assistant
+from quality.models import EvaluationRun, EvaluationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,7 +190,7 @@ def test_a_retrain_is_compared_with_the_published_model_on_the_latest_test_set(
     pizza, api_for, client_for, editor
 ):
     from builder import services
-    from builder.models import Intent
+    from core.models import Intent
 
     services.assistant_publish(assistant=pizza, notes="baseline")
     api_for(editor).post(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from builder.flow_graph import Catalogue, check
+from runtime.flow_graph import Catalogue, check
 
 CATALOGUE = Catalogue(
     intents=frozenset({"order_pizza", "opening_hours"}),

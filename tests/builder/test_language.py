@@ -9,16 +9,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from benchmarks.fake_provider import reply
 from builder import services
-from builder.models import Assistant, Intent, TrainingRun, TrainingStatus, Utterance
 from builder.services.analysis import intents_merge, latest_analysis, utterance_move
 from builder.services.suggestions import (
     entity_values_suggest,
     intent_synthesise,
     utterances_suggest,
 )
+from core.models import Assistant, Intent, TrainingRun, TrainingStatus, Utterance
 from gateway.errors import GatewayError
-from gateway.fake_provider import reply
 from gateway.models import Attempt, Purpose
 from nlu.store import registry
 from tests.nlu.conftest import UTTERANCES

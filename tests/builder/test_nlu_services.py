@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from builder import services
-from builder.models import Assistant, EntityKind, TrainingRun, TrainingStatus
+from core import nlu_data
+from core.models import Assistant, EntityKind, TrainingRun, TrainingStatus
 from nlu.store import registry
 from tests.nlu.conftest import UTTERANCES
 
@@ -154,4 +155,4 @@ def test_switching_to_accurate_mode_retrains_the_draft_on_a_fine_tuned_encoder(
 @pytest.mark.parametrize(("in_process", "expected"), [(True, 1), (False, None)])
 def test_fine_tuning_inside_the_chat_server_leaves_it_a_core(settings, in_process, expected):
     settings.TASKS_IN_PROCESS = in_process
-    assert services.training.finetune_threads() == expected  # this machine has two
+    assert nlu_data.finetune_threads() == expected  # this machine has two

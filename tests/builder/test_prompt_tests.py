@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from benchmarks.fake_provider import refusal, reply
 from builder import services
-from builder.models import Assistant, Prompt, PromptTestRun, SuiteRunStatus
-from builder.services.prompt_tests import check_lines, check_output
-from gateway.fake_provider import refusal, reply
+from core.models import Assistant, Prompt
 from gateway.ledger import CallScope
+from quality.models import PromptTestRun, SuiteRunStatus
+from quality.services.prompt_tests import check_lines, check_output
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_checks_are_written_one_per_line_and_bad_lines_are_named():
     ],
 )
 def test_checks_that_only_look_like_numbers_or_schemas_are_refused(check, message):
-    from builder.services.prompt_tests import check_clean
+    from quality.services.prompt_tests import check_clean
 
     with pytest.raises(ValidationError, match=message):
         check_clean(check)
@@ -153,7 +154,7 @@ def test_several_models_are_compared_on_the_same_cases(
     services_case(apology)
     fake.script("primary", *[reply("We refund it.")] * 2)
     fake.script("backup", reply("We refund it."), reply("No."))
-    from builder.services.prompt_tests import prompt_tests_request
+    from quality.services.prompt_tests import prompt_tests_request
 
     with django_capture_on_commit_callbacks(execute=True):
         run = prompt_tests_request(
@@ -169,7 +170,7 @@ def test_several_models_are_compared_on_the_same_cases(
 
 
 def services_case(prompt: Prompt) -> None:
-    from builder.services.prompt_tests import prompt_test_case_create
+    from quality.services.prompt_tests import prompt_test_case_create
 
     prompt_test_case_create(
         prompt=prompt, name="late pizza", values={"name": "Ada"}, checks=REFUND_CHECKS
@@ -237,7 +238,7 @@ def test_prompt_tests_of_another_workspace_are_not_found(apology, api_for, outsi
 def test_a_new_version_runs_the_suite_and_says_what_it_fixes_and_breaks(
     apology, client_for, editor, fake, django_capture_on_commit_callbacks
 ):
-    from builder.services.prompt_tests import prompt_test_case_create, prompt_tests_request
+    from quality.services.prompt_tests import prompt_test_case_create, prompt_tests_request
 
     for name, word in (("refund case", "refund"), ("voucher case", "voucher")):
         prompt_test_case_create(
@@ -321,7 +322,7 @@ def test_a_failed_production_call_becomes_a_test_case_in_one_click(
 def test_a_new_version_still_saves_when_a_tested_model_left_the_catalogue(
     apology, backup, fake, django_capture_on_commit_callbacks
 ):
-    from builder.services.prompt_tests import prompt_test_case_create, prompt_tests_request
+    from quality.services.prompt_tests import prompt_test_case_create, prompt_tests_request
 
     prompt_test_case_create(
         prompt=apology, name="late pizza", values={"name": "Ada"}, checks=REFUND_CHECKS
@@ -344,8 +345,8 @@ def test_a_new_version_still_saves_when_a_tested_model_left_the_catalogue(
 
 
 def test_a_run_whose_model_left_the_catalogue_fails_with_the_reason(apology, backup):
-    from builder.services.prompt_tests import prompt_test_run_execute, prompt_tests_request
     from gateway.models import LlmModel
+    from quality.services.prompt_tests import prompt_test_run_execute, prompt_tests_request
 
     services_case(apology)
     run = prompt_tests_request(version=apology.versions.get(), model_keys=["loopback:backup"])

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from builder import services
-from builder.models import Assistant, Role, Workspace
+from core.models import Assistant, Role, Workspace
 
 
 def test_assistant_names_are_unique_per_workspace_ignoring_case(

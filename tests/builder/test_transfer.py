@@ -9,9 +9,9 @@ from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant, Workspace
-from builder.services.conversation_tests import conversation_test_create
+from core.models import Assistant, Workspace
 from nlu.store import registry
+from quality.services.conversation_tests import conversation_test_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -212,7 +212,7 @@ def test_names_other_tools_allow_are_made_valid_and_reported(assistant):
 
 
 def test_a_test_set_gets_the_same_names_as_an_import_of_its_data():
-    from builder.services.evaluations import test_set_read
+    from quality.services.evaluations import test_set_read
 
     examples = test_set_read("t.csv", b"my card payment bounced,reverted_card_payment?\nhm,oos\n")
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.test import Client
 
-from builder.models import Assistant, Membership, Role, Workspace
+from core.models import Assistant, Membership, Role, Workspace
 
 
 def test_signing_up_logs_the_new_account_in(client: Client, db: None) -> None:

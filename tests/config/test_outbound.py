@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.outbound import OutboundRefused, outbound_check
+from core.outbound import OutboundRefused, outbound_check
 
 
 @pytest.mark.parametrize(

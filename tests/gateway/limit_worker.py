@@ -17,7 +17,7 @@ def main(assistant_id: int, model_key: str, calls: int) -> dict[str, int]:
     import django
 
     django.setup()
-    from builder.models import Assistant
+    from core.models import Assistant
     from gateway.calls import CallScope, complete
     from gateway.errors import RateLimited
 

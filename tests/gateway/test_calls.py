@@ -11,8 +11,9 @@ import pydantic
 import pytest
 from django.utils import timezone
 
+from benchmarks.fake_provider import cut, error, refusal, reply, slow, truncated
 from builder import services
-from builder.models import Assistant
+from core.models import Assistant
 from gateway.calls import CallScope, Delta, Done, Failed, complete, stream, structured
 from gateway.errors import (
     BudgetExceeded,
@@ -25,7 +26,6 @@ from gateway.errors import (
     StreamBroken,
     Truncated,
 )
-from gateway.fake_provider import cut, error, refusal, reply, slow, truncated
 from gateway.models import Attempt, Call, LlmModel, Outcome
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
-from gateway.fake_provider import (
+from benchmarks.fake_provider import (
     FakeProvider,
     cut,
     error,

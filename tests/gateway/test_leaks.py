@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.fake_provider import reply
 from builder import services
 from gateway.calls import complete, prompt_call, stream
 from gateway.errors import OutputBlocked
-from gateway.fake_provider import reply
 from gateway.models import Call
 from gateway.providers.base import Delta
 

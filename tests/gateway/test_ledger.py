@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from benchmarks.fake_provider import error, reply
 from gateway.calls import CallScope, complete
-from gateway.fake_provider import error, reply
 from gateway.ledger import ledger_flush
 from gateway.models import Attempt, Call
 

@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
+from benchmarks.fake_provider import cut, reply
 from builder import services
-from gateway.fake_provider import cut, reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from benchmarks.fake_provider import error, reply
 from gateway.calls import CallScope, complete
-from gateway.fake_provider import error, reply
 
 pytestmark = pytest.mark.django_db
 

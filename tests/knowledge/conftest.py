@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from builder.models import Assistant
+from core.models import Assistant
 from knowledge.models import KnowledgeBase
 from knowledge.services import knowledge_base_of
 

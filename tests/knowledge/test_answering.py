@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.fake_provider import cut, reply
+from benchmarks.fake_provider import cut, reply
 from knowledge.answering import kb_answer, kb_answer_stream
 from knowledge.services import document_upload
 
@@ -65,7 +65,7 @@ def test_nothing_above_the_minimum_score_means_not_found_without_asking_a_model(
 
 
 def test_a_provider_failure_is_a_not_found_with_the_reason(documents, fake):
-    from gateway.fake_provider import error
+    from benchmarks.fake_provider import error
 
     fake.script("primary", *[error(500)] * 3)
     fake.script("backup", *[error(500)] * 3)

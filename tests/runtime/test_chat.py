@@ -4,22 +4,19 @@ client left off, and typed errors for bad frames that leave the connection usabl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant
 from config.asgi import application
+from core.models import Assistant
 from runtime import listings
 from runtime.models import Conversation, TurnRecord
+from tests.support.chat import frames_until, open_chat
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -32,28 +29,6 @@ def pizza(assistant: Assistant) -> Assistant:
     with transaction.atomic():  # one training for all of it, when this commits
         demo_content_seed(assistant)
     return assistant
-
-
-async def open_chat(client_for: Callable[[User], Client], user: User, assistant: Assistant):
-    client = await sync_to_async(client_for)(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    chat = WebsocketCommunicator(
-        application,
-        f"/ws/assistants/{assistant.pk}/test-chat/",
-        headers=[(b"cookie", cookie), (b"origin", b"http://testserver"), (b"host", b"testserver")],
-    )
-    connected, _ = await chat.connect()
-    return chat, connected
-
-
-async def frames_until(chat: WebsocketCommunicator, kind: str) -> list[dict[str, Any]]:
-    """Frames received up to and including the first of type ``kind``."""
-    frames = []
-    while True:
-        frame = await chat.receive_json_from(timeout=10)
-        frames.append(frame)
-        if frame["type"] == kind:
-            return frames
 
 
 async def test_a_conversation_is_numbered_stored_and_recorded(client_for, editor, pizza):

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from builder import services
-from builder.models import Assistant
 from config.asgi import application
+from core.models import Assistant
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

@@ -9,12 +9,12 @@ from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant
-from builder.services.prompt_tests import backtest_case_create, backtests
+from core.models import Assistant
 from gateway.calls import complete, prompt_call
+from quality.services.prompt_tests import backtest_case_create, backtests
 from runtime.models import Channel, Conversation, Feedback, Message, TurnRecord
 from runtime.services import FeedbackRefused, feedback_record
-from tests.runtime.test_chat import open_chat
+from tests.support.chat import open_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
+from benchmarks.fake_provider import error, reply
 from builder.demo_content import FLOW, INTENTS
-from builder.models import Assistant
-from gateway.fake_provider import error, reply
-from runtime.capabilities import AssistantCapabilities, Hybrid
+from core.models import Assistant
+from runtime.capabilities import AssistantCapabilities
 from runtime.engine import Engine, State
+from runtime.hybrid import Hybrid
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 

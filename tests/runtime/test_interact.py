@@ -7,7 +7,7 @@ from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from builder.models import Assistant
+from core.models import Assistant
 from runtime.models import Channel, Conversation, TurnRecord
 from runtime.services import engine_for
 

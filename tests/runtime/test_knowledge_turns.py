@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from builder.models import Assistant
-from gateway.fake_provider import reply
+from benchmarks.fake_provider import reply
+from core.models import Assistant
 from knowledge.services import document_upload, knowledge_base_of
 from runtime.capabilities import AssistantCapabilities
 from runtime.engine import DEFAULT_NO_MATCH, Engine, State

@@ -9,13 +9,12 @@ import time
 
 import pytest
 
+from benchmarks.loadtest import loadtest_run, server_cpu_s
 from builder.demo import demo_publish, demo_seed
-from runtime.loadtest import loadtest_run, server_cpu_s
-from tests.browser.conftest import live_url  # noqa: F401 - the real server fixture
 
 
 @pytest.fixture
-def demo_chat_url(live_url: str) -> str:  # noqa: F811
+def demo_chat_url(live_url: str) -> str:
     demo = demo_seed()
     demo_publish(demo.assistant)
     return live_url.replace("http://", "ws://") + f"/ws/chat/{demo.assistant.pk}/"

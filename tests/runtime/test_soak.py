@@ -9,12 +9,12 @@ import os
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from builder.demo import DEMO_USERNAME, demo_publish, demo_seed
-from runtime.soak import Target, edited_assistant, soak_run
-from tests.browser.conftest import live_url  # noqa: F401 - the real server fixture
+from benchmarks.soak import Target, edited_assistant, soak_run
+from builder.demo import demo_publish, demo_seed
+from core.demo import DEMO_USERNAME
 
 
-def test_mixed_traffic_is_counted_per_kind_with_nothing_lost(live_url: str) -> None:  # noqa: F811
+def test_mixed_traffic_is_counted_per_kind_with_nothing_lost(live_url: str) -> None:
     demo = demo_seed()
     demo_publish(demo.assistant)
     edited = edited_assistant(demo.assistant)

@@ -11,11 +11,11 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 
+from benchmarks.fake_provider import reply
 from builder import services
-from builder.models import Assistant, Prompt
-from builder.services.prompt_tests import backtests, prompt_tests_run
-from gateway.fake_provider import reply
+from core.models import Assistant, Prompt
 from gateway.models import Call
+from quality.services.prompt_tests import backtests, prompt_tests_run
 from runtime.capabilities import AssistantCapabilities
 from runtime.engine import Engine, State
 

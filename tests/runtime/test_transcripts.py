@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.models import Assistant
+from core.models import Assistant
 from runtime.models import Channel, Conversation, Message, TurnRecord
 
 KB_CALL = {

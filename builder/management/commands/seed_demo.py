@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from builder.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_publish, demo_seed
+from builder.demo import demo_publish, demo_seed
+from core.demo import DEMO_PASSWORD, DEMO_USERNAME
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from builder.models import Flow, Intent
+from core.models import Flow, Intent
 from tests.nlu.conftest import UTTERANCES
 
 

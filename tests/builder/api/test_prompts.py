@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from builder.models import Assistant, PromptVersion
+from core.models import Assistant, PromptVersion
 from gateway.catalogue import LOCAL_MODEL_KEY, catalogue_sync
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from builder.models import Assistant, Membership, Role, Workspace
+from core.models import Assistant, Membership, Role, Workspace
 
 
 def test_creating_a_workspace_makes_the_caller_its_owner(

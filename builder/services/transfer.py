@@ -10,6 +10,8 @@ import copy
 import csv
 import io
 import re
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from builder.services.versions import EXPORT_FORMAT
 from core.models import Assistant, EntityKind, Intent, Workspace
 from core.nlu_data import name_importable
 from gateway.models import LlmModel
+from nlu.entities import fold
 from quality.services.conversation_tests import conversation_test_create
 
 MAX_IMPORT_BYTES = 10_000_000
@@ -176,27 +179,68 @@ ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\
 
 
 def rasa_example(line: str) -> dict[str, Any]:
-    """One Rasa example with inline annotations, as ``{text, entities}`` with offsets."""
-    text, entities, position = "", [], 0
+    """One Rasa example with inline annotations, as ``{text, entities}`` with offsets.
+
+    Runs of whitespace become one space, as in every stored utterance, and the annotations move
+    with their words: "pay  my [iron  bank](card)" is "pay my iron bank" with "iron bank" marked.
+    """
+    text, spans, position = "", [], 0
     for match in ANNOTATION.finditer(line):
         text += line[position : match.start()]
         start = len(text)
         text += match.group("text")
-        if match.group("short"):
-            entity, _, value = match.group("short").partition(":")
-        else:
-            try:
-                data = yaml.safe_load(match.group("json"))
-            except yaml.YAMLError:
-                raise ValidationError(f"Cannot read the annotation {match.group(0)!r}.") from None
-            entity, value = str(data.get("entity", "")), str(data.get("value", "") or "")
-        value = value.strip() or match.group("text")
-        entities.append(
-            {"start": start, "end": len(text), "entity": entity.strip(), "value": value}
-        )
+        entity, value = _annotation_label(match)
+        spans.append({"start": start, "end": len(text), "entity": entity, "value": value})
         position = match.end()
     text += line[position:]
-    return {"text": text, "entities": entities}
+    return _whitespace_squeezed(text, spans)
+
+
+def _annotation_label(match: re.Match[str]) -> tuple[str, str]:
+    """The entity and value of ``[text](entity)``, ``[text](entity:value)`` or
+    ``[text]{"entity": ..., "value": ...}``; the value is "" where the text is the value."""
+    if match.group("short"):
+        entity, _, value = match.group("short").partition(":")
+        return entity.strip(), value
+    try:
+        data = yaml.safe_load(match.group("json"))
+    except yaml.YAMLError:
+        raise ValidationError(f"Cannot read the annotation {match.group(0)!r}.") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"Cannot read the annotation {match.group(0)!r}.")
+    return str(data.get("entity", "")).strip(), str(data.get("value", "") or "")
+
+
+def _one_spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _whitespace_squeezed(text: str, spans: list[dict[str, Any]]) -> dict[str, Any]:
+    """``text`` with each run of whitespace one space and none at either end, and ``spans``
+    moved to cover the same words; a span without a value gets its words as value."""
+    out: list[str] = []
+    landed: list[int] = []  # where each character of text is in out; -1: a space dropped
+    pending = False
+    for char in text:
+        if char.isspace():
+            pending, landing = bool(out), -1
+        else:
+            if pending:
+                out.append(" ")
+                pending = False
+            landing = len(out)
+            out.append(char)
+        landed.append(landing)
+    squeezed = "".join(out)
+    moved = []
+    for span in spans:
+        kept = [at for at in landed[span["start"] : span["end"]] if at >= 0]
+        if not kept:
+            raise ValidationError(f"An annotation of {span['entity']!r} marks no words.")
+        start, end = kept[0], kept[-1] + 1
+        value = _one_spaced(span["value"]) or squeezed[start:end]
+        moved.append({"start": start, "end": end, "entity": span["entity"], "value": value})
+    return {"text": squeezed, "entities": moved}
 
 
 @transaction.atomic
@@ -218,37 +262,96 @@ def nlu_import_rasa(*, assistant: Assistant, text: str) -> ImportReport:
     items = [item for item in document["nlu"] if isinstance(item, dict)]
     # Entities before utterances, whose annotations must name existing ones: values seen in
     # annotations and lookup tables become list entities, then regexes, then synonyms.
-    values: dict[str, set[str]] = {}
-    for item in items:
-        for example in _examples(item):
-            try:
-                spans = rasa_example(example)["entities"]
-            except ValidationError:
-                continue  # reported with its intent below
-            for span in spans:
-                values.setdefault(span["entity"], set()).add(span["value"])
-        if "lookup" in item:
-            values.setdefault(str(item["lookup"]), set()).update(_examples(item))
+    values = _rasa_values(items)
     for name in sorted(values):
         if not assistant.entities.filter(name=name).exists():
-            entity_create(
-                assistant=assistant, name=name, values=[{"value": v} for v in sorted(values[name])]
-            )
-            report.entities_created.append(name)
+            _rasa_entity(assistant, name, values[name], report)
     for item in items:
         if "regex" in item:
             _rasa_regex(assistant, item, report, lines)
     for item in items:
         if "synonym" in item:
             _rasa_synonym(assistant, item, report, lines)
+    spellings = _value_spellings(assistant)
     for number, item in enumerate(document["nlu"], start=1):
         if not isinstance(item, dict):
             report.skipped.append(f"entry {number}: not a mapping")
         elif "intent" in item:
-            _rasa_intent(assistant, item, report, lines)
+            _rasa_intent(assistant, item, report, lines, spellings)
         elif not {"regex", "lookup", "synonym"} & item.keys():
             report.skipped.append(f"entry {number}: unknown kind ({', '.join(map(str, item))})")
     return report
+
+
+def _rasa_values(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Each entity's list values, from its annotations and lookup table.
+
+    Spellings of one value are merged: those that differ only by case or accents ("Emblem",
+    "emblem", "café", "cafe"), and those a ``synonym:`` block gathers. The block's value, or else
+    the most used spelling, is the value; the other spellings are its synonyms.
+    """
+    seen: dict[str, Counter[str]] = {}
+    for item in items:
+        for entity, spelling in _rasa_spellings(item):
+            seen.setdefault(entity, Counter())[spelling] += 1
+    blocks = _synonym_targets(items)
+    return {entity: _merged(spellings, blocks) for entity, spellings in seen.items()}
+
+
+def _rasa_spellings(item: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The (entity, value) pairs an NLU entry names: its annotations, or its lookup table."""
+    for example in _examples(item):
+        try:
+            spans = rasa_example(example)["entities"]
+        except ValidationError:
+            continue  # reported with its intent
+        yield from ((span["entity"], span["value"]) for span in spans)
+    if "lookup" in item:
+        entity = str(item["lookup"])
+        yield from ((entity, _one_spaced(entry)) for entry in _examples(item))
+
+
+def _synonym_targets(items: list[dict[str, Any]]) -> dict[str, str]:
+    """The value of the ``synonym:`` block naming each spelling (folded), the value included."""
+    targets: dict[str, str] = {}
+    for item in items:
+        if "synonym" in item:
+            value = _one_spaced(str(item["synonym"]))
+            for spelling in [value, *_examples(item)]:
+                targets.setdefault(fold(_one_spaced(spelling)), value)
+    return targets
+
+
+def _merged(spellings: Counter[str], targets: dict[str, str]) -> list[dict[str, Any]]:
+    """One value per group of spellings, the others its synonyms, sorted by value."""
+    groups: dict[str, list[str]] = {}
+    for spelling, _ in spellings.most_common():  # ties: the first seen first
+        value = targets.get(fold(spelling), spelling)
+        groups.setdefault(fold(value), [value]).append(spelling)
+    merged = [
+        {"value": value, "synonyms": _distinct(others, value)} for value, *others in groups.values()
+    ]
+    return sorted(merged, key=lambda item: item["value"])
+
+
+def _rasa_entity(
+    assistant: Assistant, name: str, values: list[dict[str, Any]], report: ImportReport
+) -> None:
+    try:
+        entity_create(assistant=assistant, name=name, values=values)
+    except ValidationError as error:
+        raise ValidationError({"file": [f"entity {name!r}: {' '.join(error.messages)}"]}) from None
+    report.entities_created.append(name)
+
+
+def _value_spellings(assistant: Assistant) -> dict[str, dict[str, str]]:
+    """For each list entity, the value each spelling (folded) of a value or synonym stands for."""
+    spellings: dict[str, dict[str, str]] = {}
+    for entity in assistant.entities.filter(kind=EntityKind.LIST):
+        known = {fold(s): v["value"] for v in entity.values for s in v["synonyms"]}
+        known.update((fold(v["value"]), v["value"]) for v in entity.values)
+        spellings[entity.name] = known
+    return spellings
 
 
 def _examples(item: Any) -> list[str]:
@@ -270,7 +373,11 @@ def _line_of(lines: list[str], wanted: str, after: int = 0) -> int:
 
 
 def _rasa_intent(
-    assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
+    assistant: Assistant,
+    item: dict[str, Any],
+    report: ImportReport,
+    lines: list[str],
+    spellings: dict[str, dict[str, str]],
 ) -> None:
     original = str(item["intent"]).strip()
     where = _line_of(lines, f"intent: {original}")
@@ -292,7 +399,19 @@ def _rasa_intent(
         except ValidationError as error:
             report.skipped.append(f"line {cursor}: {example!r} skipped: {' '.join(error.messages)}")
             continue
+        parsed["entities"] = _valued(parsed["entities"], spellings)
         _add(report, intent, parsed, f"line {cursor}: {parsed['text']!r} skipped")
+
+
+def _valued(
+    spans: list[dict[str, Any]], spellings: dict[str, dict[str, str]]
+) -> list[dict[str, Any]]:
+    """``spans`` naming their entity's value where theirs is another spelling of it ("Emblem"
+    for "emblem") or one of its synonyms, as Rasa's synonym mapping would."""
+    return [
+        {**span, "value": spellings.get(span["entity"], {}).get(fold(span["value"]), span["value"])}
+        for span in spans
+    ]
 
 
 def _add(report: ImportReport, intent: Intent, utterance: str | dict[str, Any], where: str) -> None:
@@ -329,28 +448,32 @@ def _rasa_regex(
 def _rasa_synonym(
     assistant: Assistant, item: dict[str, Any], report: ImportReport, lines: list[str]
 ) -> None:
-    value = str(item["synonym"])
-    owner = next(
-        (
-            entity
-            for entity in assistant.entities.filter(kind=EntityKind.LIST)
-            if any(known["value"] == value for known in entity.values)
-        ),
-        None,
-    )
-    if owner is None:
-        line = _line_of(lines, f"synonym: {value}")
+    value = _one_spaced(str(item["synonym"]))
+    owners = [
+        entity
+        for entity in assistant.entities.filter(kind=EntityKind.LIST)
+        if any(fold(known["value"]) == fold(value) for known in entity.values)
+    ]
+    if not owners:
+        line = _line_of(lines, f"synonym: {item['synonym']}")
         reason = "no annotation or lookup table has that value"
         report.skipped.append(f"line {line}: synonyms of {value!r} skipped: {reason}")
         return
-    synonyms = _examples(item)
-    grown = [
-        {**known, "synonyms": list(dict.fromkeys(known["synonyms"] + synonyms))}
-        if known["value"] == value
-        else known
-        for known in owner.values
-    ]
-    entity_update(entity=owner, values=grown)
+    synonyms = [_one_spaced(synonym) for synonym in _examples(item)]
+    for owner in owners:
+        grown = [
+            {**known, "synonyms": _distinct([*known["synonyms"], *synonyms], known["value"])}
+            if fold(known["value"]) == fold(value)
+            else known
+            for known in owner.values
+        ]
+        if grown != owner.values:
+            entity_update(entity=owner, values=grown)
+
+
+def _distinct(synonyms: list[str], value: str) -> list[str]:
+    """``synonyms`` without repeats, nor the value itself."""
+    return [synonym for synonym in dict.fromkeys(synonyms) if synonym != value]
 
 
 def nlu_export_rasa(assistant: Assistant) -> str:

@@ -156,6 +156,105 @@ def test_a_rasa_nlu_file_imports_intents_annotations_synonyms_regexes_and_lookup
     assert family.entities == [{"start": 2, "end": 14, "entity": "size", "value": "large"}]
 
 
+# A Rasa 3 project's data/nlu.yml as people write them: the same value spelt with and without
+# capitals or accents, every annotation format, synonyms, a lookup table, a regex, emoji, an
+# entity name with hyphens, and a stray double space typed before and inside an annotation.
+RASA_PROJECT_NLU = """\
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hi 👋
+    - hello there
+- intent: pay_cc
+  examples: |
+    - I want to pay my [emblem](credit_card) card
+    - pay off my [Emblem](credit_card) credit card
+    - settle the [EMBLEM]{"entity": "credit_card", "value": "Emblem"} balance
+    - pay my [emblm](credit_card) bill
+    - can I pay my [justice](credit_card:justice bank) card
+    - pay the [justice bank](credit_card) card 💳
+    - please pay  my  [iron  bank](credit_card) card
+    - pay [$100](amount-of-money) to my [iron bank](credit_card) card
+    - send [50 dollars]{"entity": "amount-of-money"} to [Emblem](credit_card)
+- intent: order_drink
+  examples: |
+    - a [cafe](drink) please
+    - one [café](drink) to go ☕
+    - two [Café](drink:café) and a [latte](drink)
+- intent: check_balance
+  examples: |
+    - what is the balance of account 1234567890
+- synonym: emblem
+  examples: |
+    - emblm
+- synonym: justice bank
+  examples: |
+    - justice
+    - justice league
+- lookup: drink
+  examples: |
+    - espresso
+    - Latte
+- regex: account_number
+  examples: |
+    - \\d{10,12}
+"""
+
+
+def test_a_real_rasa_project_imports_with_spellings_merged_and_spaces_normalised(assistant):
+    with transaction.atomic():
+        report = services.nlu_import_rasa(assistant=assistant, text=RASA_PROJECT_NLU)
+
+    assert report.skipped == []
+    assert report.intents_created == ["greet", "pay_cc", "order_drink", "check_balance"]
+    assert report.utterances_added == 15
+    assert sorted(report.entities_created) == [
+        "account_number",
+        "amount-of-money",
+        "credit_card",
+        "drink",
+    ]
+    # One value per thing, whatever its spelling; the synonym blocks attached to it (a block's
+    # value is the value, even where another spelling is used more: 'Emblem' thrice, 'emblem' once).
+    values = {
+        entity.name: {value["value"]: value["synonyms"] for value in entity.values}
+        for entity in assistant.entities.filter(kind="list")
+    }
+    assert values["credit_card"] == {
+        "emblem": ["Emblem", "emblm"],
+        "iron bank": [],
+        "justice bank": ["justice", "justice league"],
+    }
+    assert values["drink"] == {"café": ["cafe"], "espresso": [], "latte": ["Latte"]}
+    assert values["amount-of-money"] == {"$100": [], "50 dollars": []}
+    regex = assistant.entities.get(name="account_number")
+    assert (regex.kind, regex.pattern) == ("regex", r"(?:\d{10,12})")
+    # Every annotation still covers its words and names the merged value.
+    utterances = {u.text: u for u in assistant.intents.get(name="pay_cc").utterances.all()}
+    spans = {
+        text: [(text[s["start"] : s["end"]], s["entity"], s["value"]) for s in u.entities]
+        for text, u in utterances.items()
+    }
+    assert spans["please pay my iron bank card"] == [("iron bank", "credit_card", "iron bank")]
+    assert spans["pay off my Emblem credit card"] == [("Emblem", "credit_card", "emblem")]
+    assert spans["settle the EMBLEM balance"] == [("EMBLEM", "credit_card", "emblem")]
+    assert spans["pay my emblm bill"] == [("emblm", "credit_card", "emblem")]
+    assert spans["pay the justice bank card 💳"] == [
+        ("justice bank", "credit_card", "justice bank")
+    ]
+    assert spans["send 50 dollars to Emblem"] == [
+        ("50 dollars", "amount-of-money", "50 dollars"),
+        ("Emblem", "credit_card", "emblem"),
+    ]
+    drinks = assistant.intents.get(name="order_drink").utterances.get(text__startswith="one")
+    assert drinks.text == "one café to go ☕"
+    assert drinks.entities == [{"start": 4, "end": 8, "entity": "drink", "value": "café"}]
+    # What the assistant then understands.
+    found = services.nlu_matcher(assistant).find("one CAFE and the Emblm card")
+    assert [(e.entity, e.value) for e in found] == [("drink", "café"), ("credit_card", "emblem")]
+
+
 def test_what_the_rasa_export_writes_the_rasa_import_reads_back(pizza, workspace):
     exported = services.nlu_export_rasa(pizza)
     copy = services.assistant_create(workspace=workspace, name="Copy")

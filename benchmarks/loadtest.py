@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import websockets
@@ -101,6 +102,14 @@ async def _drain(socket: Any) -> list[dict[str, Any]]:
         return frames
 
 
+def page_origin(url: str) -> str:
+    """The origin of the server's own pages for a websocket ``url``: ``ws://h:p/...`` gives
+    ``http://h:p``, ``wss://`` gives ``https://``."""
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme in ("wss", "https") else "http"
+    return f"{scheme}://{parts.netloc}"
+
+
 async def loadtest_run(
     *,
     url: str,
@@ -108,10 +117,13 @@ async def loadtest_run(
     turns: int,
     pause_s: tuple[float, float] = (1.0, 3.0),
     ramp_s: float = 5.0,
-    origin: str = "http://127.0.0.1",
+    origin: str | None = None,
     timeout_s: float = 30.0,
 ) -> dict[str, Any]:
+    """Chat ``sessions`` at once with the web chat at ``url``, as pages of ``origin`` (default:
+    the server's own pages, same scheme, host and port as ``url``)."""
     tally = Tally()
+    origin = origin or page_origin(url)
 
     async def staggered(index: int) -> None:
         await asyncio.sleep(ramp_s * index / max(1, sessions))

@@ -63,7 +63,8 @@ class AssistantForm(forms.Form):
         required=False,
         label="Sites that may embed the web chat",
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One per line, like https://shop.example.com (or * for any site). "
+        help_text="One per line, like https://shop.example.com, with the port when it is not "
+        "the usual one (https://shop.example.com:8443), or * for any site. "
         "This server's own pages always may.",
     )
 

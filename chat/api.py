@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,8 +18,9 @@ from rest_framework.views import APIView
 
 from core.api.access import member_assistant, query_text, request_user
 from core.api.schema import refusal
-from core.models import member_rows
+from core.models import Assistant, member_rows
 from runtime.engine import Turn
+from runtime.listings import origin_allowed, own_origin
 from runtime.models import Channel, Conversation, Rating
 from runtime.services import (
     MAX_COMMENT,
@@ -32,6 +34,19 @@ from runtime.services import (
     feedback_record,
 )
 from runtime.transcripts import conversations_find, transcript
+
+
+def page_allowed(request: Request, assistant: Assistant) -> None:
+    """Refuse (403) a browser page that may not chat with ``assistant``, as the web chat's
+    socket does: this server's own origin (the scheme, host and port the request came to) and
+    the sites the assistant lists, each on its full origin, may. A caller that sends no Origin
+    is not a browser page (a server with its token) and is not refused here."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    own = own_origin(request.scheme or "http", request.get_host())
+    if not origin_allowed(origin, own, assistant.allowed_origins):
+        raise PermissionDenied("Pages of this site may not chat with this assistant.")
 
 
 class InteractSerializer(serializers.Serializer[dict[str, Any]]):
@@ -57,6 +72,7 @@ class InteractView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         assistant = member_assistant(request, pk)
+        page_allowed(request, assistant)
         payload = InteractSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -117,6 +133,7 @@ class FeedbackView(APIView):
     @extend_schema(request=FeedbackSerializer, responses={201: FeedbackSerializer})
     def post(self, request: Request, pk: int) -> Response:
         assistant = member_assistant(request, pk)
+        page_allowed(request, assistant)
         payload = FeedbackSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

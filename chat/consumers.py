@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.http.request import validate_host
+from channels.security.websocket import WebsocketDenier
 
 from core.events import assistant_group
 from core.models import Assistant
 from runtime.engine import Turn
-from runtime.listings import listing
+from runtime.listings import (
+    listing,
+    origin_allowed,
+    origin_parts,
+    scope_header,
+    socket_own_origin,
+)
 from runtime.models import Channel
 from runtime.services import (
     Dialog,
@@ -37,18 +41,32 @@ def _is_member(user: Any, assistant_id: int) -> bool:
 
 
 async def _origin_allowed(scope: dict[str, Any], assistant_id: int) -> bool:
-    """Browsers say which page opened the socket: this server's own pages, or a site the
-    assistant lists, may chat with it. Clients that send no Origin are not browsers."""
-    origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
+    """Browsers say which page opened the socket: this server's own pages (same scheme, host and
+    port as the handshake's), or a site the assistant lists (on its full origin), may chat with
+    it. Clients that send no Origin are not browsers."""
+    origin = scope_header(scope, b"origin")
     if origin is None:
         return True
     found = await listing(assistant_id)
     if found is None:
         return False  # no such assistant: refuse as if the site were not allowed
-    host = urlsplit(origin).hostname or ""
-    sites = found.allowed_origins
-    own = validate_host(host, settings.ALLOWED_HOSTS)
-    return own or "*" in sites or origin.rstrip("/").lower() in sites
+    return origin_allowed(origin, socket_own_origin(scope), found.allowed_origins)
+
+
+class OwnOriginValidator:
+    """Opens the builder's own sockets only to its own pages: the handshake's Origin must be
+    this server's origin (scheme, host and port, the host one of ``ALLOWED_HOSTS``); a handshake
+    without one is refused. Channels' ``AllowedHostsOriginValidator`` compared host names only."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origin = scope_header(scope, b"origin")
+        own = socket_own_origin(scope)
+        if origin is not None and own is not None and origin_parts(origin) == own:
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
 
 
 class _Consumer(AsyncJsonWebsocketConsumer):

@@ -15,13 +15,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 from django.utils.module_loading import autodiscover_modules  # noqa: E402
 from huey.consumer import Consumer  # noqa: E402
 from huey.contrib.djhuey import HUEY  # noqa: E402
 
+from chat.consumers import OwnOriginValidator  # noqa: E402
 from chat.routing import (  # noqa: E402
     public_websocket_urlpatterns,
     websocket_urlpatterns,
@@ -71,9 +71,7 @@ application = ProtocolTypeRouter(
                 *public_websocket_urlpatterns,
                 re_path(
                     r"^",
-                    AllowedHostsOriginValidator(
-                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-                    ),
+                    OwnOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
                 ),
             ]
         ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,6 +11,7 @@ from builder.services.workspaces import clean_name
 from core.events import assistant_event_send
 from core.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, NluMode, Workspace
 from gateway.models import LlmModel
+from runtime.listings import ANY_SITE, origin_parts, origin_text
 
 
 class Unset:
@@ -145,18 +145,26 @@ def assistant_update(
 
 
 def _clean_origins(origins: list[str]) -> list[str]:
+    """The sites that may embed the web chat, each written as its origin (``origin_text``:
+    lowercase, the port only when it is not the scheme's default), or ``*``; repeats dropped.
+
+    A site is matched on its full origin, so ``https://shop.example:443`` is kept as
+    ``https://shop.example`` and ``https://shop.example:8443`` stays apart from it. A bare host
+    name is refused: it would not say which scheme and port are meant."""
     cleaned = []
     for origin in origins:
-        origin = origin.strip().rstrip("/").lower()
+        origin = origin.strip()
         if not origin:
             continue
-        parsed = urlsplit(origin)
-        exact = parsed.scheme in ("http", "https") and parsed.netloc and not parsed.path
-        if origin != "*" and not exact:
+        if origin == ANY_SITE:
+            cleaned.append(origin)
+            continue
+        parts = origin_parts(origin)
+        if parts is None:
             raise ValidationError(
                 {"allowed_origins": f"{origin!r} is not a site: write https://host[:port] or *."}
             )
-        cleaned.append(origin)
+        cleaned.append(origin_text(parts))
     return list(dict.fromkeys(cleaned))
 
 

@@ -45,7 +45,8 @@ class Assistant(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
-    # Sites whose pages may embed the web chat ("https://shop.example.com", or "*" for any).
+    # Sites whose pages may embed the web chat, each an origin matched on scheme, host and port
+    # ("https://shop.example.com", "https://shop.example.com:8443"), or "*" for any.
     allowed_origins = models.JSONField(default=list, blank=True)
     # What the assistant may spend on LLMs; the gateway enforces these on every call.
     llm_model = models.ForeignKey(

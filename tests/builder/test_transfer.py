@@ -10,6 +10,7 @@ from django.db import transaction
 from builder import services
 from builder.demo import demo_content_seed
 from core.models import Assistant, Workspace
+from core.nlu_data import nlu_matcher
 from nlu.store import registry
 from quality.services.conversation_tests import conversation_test_create
 
@@ -251,7 +252,7 @@ def test_a_real_rasa_project_imports_with_spellings_merged_and_spaces_normalised
     assert drinks.text == "one café to go ☕"
     assert drinks.entities == [{"start": 4, "end": 8, "entity": "drink", "value": "café"}]
     # What the assistant then understands.
-    found = services.nlu_matcher(assistant).find("one CAFE and the Emblm card")
+    found = nlu_matcher(assistant).find("one CAFE and the Emblm card")
     assert [(e.entity, e.value) for e in found] == [("drink", "café"), ("credit_card", "emblem")]
 
 

@@ -159,8 +159,13 @@ async def test_outsiders_cannot_open_the_test_chat(client_for, outsider, pizza):
     assert not await sync_to_async(Conversation.objects.exists)()
 
 
-async def open_public(assistant: Assistant, origin: str | None):
-    headers = [(b"host", b"testserver")]
+async def open_public(
+    assistant: Assistant,
+    origin: str | None,
+    host: str = "testserver",
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+):
+    headers = [(b"host", host.encode()), *extra]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     chat = WebsocketCommunicator(application, f"/ws/chat/{assistant.pk}/", headers=headers)
@@ -181,6 +186,51 @@ async def test_the_web_chat_opens_only_from_this_server_or_the_assistants_own_si
 
     assert await open_public(pizza, "https://shop.example.com")
     assert not await open_public(pizza, "https://evil.example.com")
+
+
+async def test_without_listed_sites_only_this_servers_own_origin_opens_the_web_chat(assistant):
+    # Another application on another port (or scheme) of the same host is another site.
+    assert await open_public(assistant, "http://testserver")
+    assert not await open_public(assistant, "http://testserver:8080")
+    assert not await open_public(assistant, "https://testserver")
+    assert await open_public(assistant, "http://testserver:8000", host="testserver:8000")
+    assert await open_public(assistant, "http://testserver:80", host="testserver")
+    assert not await open_public(assistant, "http://testserver", host="testserver:8000")
+    assert not await open_public(assistant, "http://localhost", host="testserver")
+
+
+async def test_this_servers_origin_behind_a_tls_proxy_is_https(assistant, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxied = ((b"x-forwarded-proto", b"https"),)
+
+    assert await open_public(assistant, "https://testserver", extra=proxied)
+    assert not await open_public(assistant, "http://testserver", extra=proxied)
+    assert not await open_public(assistant, "https://testserver")
+
+
+async def test_a_listed_site_opens_the_web_chat_on_its_full_origin_only(assistant):
+    await sync_to_async(services.assistant_update)(
+        assistant=assistant, allowed_origins=["https://shop.example:8443"]
+    )
+
+    assert await open_public(assistant, "https://shop.example:8443")
+    assert not await open_public(assistant, "https://shop.example")
+    assert not await open_public(assistant, "http://shop.example:8443")
+    assert not await open_public(assistant, "https://shop.example:9443")
+    assert await open_public(assistant, "http://testserver")  # this server's own pages still may
+    assert not await open_public(assistant, "http://testserver:8443")
+
+
+async def test_a_site_stored_with_its_default_port_is_the_same_origin(assistant):
+    # Written before sites were normalised: the default port, spelt out.
+    await Assistant.objects.filter(pk=assistant.pk).aupdate(
+        allowed_origins=["https://shop.example:443", "http://blog.example:80"]
+    )
+    listings.listing_forget(assistant.pk)
+
+    assert await open_public(assistant, "https://shop.example")
+    assert await open_public(assistant, "http://blog.example")
+    assert not await open_public(assistant, "http://shop.example")
 
 
 async def test_a_site_struck_off_by_another_worker_is_refused_within_moments(pizza, monkeypatch):

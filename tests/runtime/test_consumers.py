@@ -21,14 +21,16 @@ async def connect(
     client_for: Callable[[User], Client],
     user: User,
     assistant: Assistant,
-    origin: str = "http://testserver",
+    origin: str | None = "http://testserver",
+    host: str = "testserver",
 ) -> tuple[WebsocketCommunicator, bool]:
     client = await sync_to_async(client_for)(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    headers = [(b"cookie", cookie), (b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
     communicator = WebsocketCommunicator(
-        application,
-        f"/ws/assistants/{assistant.pk}/events/",
-        headers=[(b"cookie", cookie), (b"origin", origin.encode()), (b"host", b"testserver")],
+        application, f"/ws/assistants/{assistant.pk}/events/", headers=headers
     )
     connected, _ = await communicator.connect()
     return communicator, connected
@@ -79,6 +81,39 @@ async def test_a_foreign_origin_is_refused(
         client_for, owner, assistant, origin="https://evil.example"
     )
     assert not connected
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://testserver:8080", "testserver"),  # another application of the same host
+        ("https://testserver", "testserver"),  # the socket came over http
+        ("http://testserver", "testserver:8000"),
+        (None, "testserver"),  # not a browser: the builder's sockets are for its own pages
+    ],
+)
+async def test_only_the_builders_own_origin_opens_its_sockets(
+    client_for: Callable[[User], Client],
+    owner: User,
+    assistant: Assistant,
+    origin: str | None,
+    host: str,
+) -> None:
+    communicator, connected = await connect(client_for, owner, assistant, origin, host)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_the_builders_own_origin_on_another_port_opens_its_sockets(
+    client_for: Callable[[User], Client],
+    owner: User,
+    assistant: Assistant,
+) -> None:
+    communicator, connected = await connect(
+        client_for, owner, assistant, "http://testserver:8000", "testserver:8000"
+    )
+    assert connected
     await communicator.disconnect()
 
 

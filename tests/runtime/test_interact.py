@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import transaction
 
@@ -23,6 +25,61 @@ def pizza(assistant: Assistant) -> Assistant:
 
 def interact(client, assistant: Assistant, **body):
     return client.post(f"/api/assistants/{assistant.pk}/interact/", body, format="json")
+
+
+def chat_status(client, assistant: Assistant, origin: str, host="testserver", secure=False):
+    """403 when the page's origin may not chat; an unpublished assistant answers 409 otherwise."""
+    return client.post(
+        f"/api/assistants/{assistant.pk}/interact/",
+        {"user": "u1", "text": "hello"},
+        format="json",
+        headers={"origin": origin, "host": host},
+        secure=secure,
+    ).status_code
+
+
+def test_without_listed_sites_only_this_servers_own_origin_chats_over_http(
+    api_for, editor, assistant
+):
+    client = api_for(editor)
+
+    assert chat_status(client, assistant, "http://testserver") == 409
+    assert chat_status(client, assistant, "http://testserver:8080") == 403
+    assert chat_status(client, assistant, "https://testserver") == 403
+    assert chat_status(client, assistant, "https://testserver", secure=True) == 409
+    assert chat_status(client, assistant, "http://testserver", secure=True) == 403
+    assert chat_status(client, assistant, "http://testserver:8000", host="testserver:8000") == 409
+    assert chat_status(client, assistant, "http://testserver", host="testserver:8000") == 403
+    assert chat_status(client, assistant, "null") == 403
+    # A caller that sends no Origin is not a browser page (a server using its token).
+    assert interact(client, assistant, user="u1").status_code == 409
+
+
+def test_a_listed_site_chats_over_http_on_its_full_origin_only(api_for, editor, assistant):
+    services.assistant_update(assistant=assistant, allowed_origins=["https://shop.example:8443"])
+    client = api_for(editor)
+
+    assert chat_status(client, assistant, "https://shop.example:8443") == 409
+    assert chat_status(client, assistant, "https://shop.example") == 403
+    assert chat_status(client, assistant, "http://shop.example:8443") == 403
+    assert chat_status(client, assistant, "http://testserver") == 409
+
+
+def test_a_site_list_with_a_star_lets_any_site_chat_over_http(api_for, editor, assistant):
+    services.assistant_update(assistant=assistant, allowed_origins=["*"])
+
+    assert chat_status(api_for(editor), assistant, "https://anywhere.example.org") == 409
+
+
+def test_feedback_over_http_checks_the_origin_too(api_for, editor, assistant):
+    response = api_for(editor).post(
+        f"/api/assistants/{assistant.pk}/feedback/",
+        {"user": "u1", "conversation": str(uuid.uuid4()), "seq": 1, "rating": "up"},
+        format="json",
+        headers={"origin": "http://testserver:8080"},
+    )
+
+    assert response.status_code == 403
 
 
 def test_an_unpublished_assistant_says_so_over_http(api_for, editor, pizza):

@@ -207,7 +207,9 @@ class NluImportForm(forms.Form):
 
 
 class AssistantImportForm(forms.Form):
-    file = forms.FileField(help_text="An assistant exported from Parley (JSON).")
+    file = forms.FileField(
+        help_text="An assistant exported from Parley (JSON, or the zip archive with its documents)."
+    )
     name = forms.CharField(
         max_length=NAME_MAX_LENGTH, required=False, help_text="Default: as exported."
     )

@@ -6,9 +6,8 @@ from typing import Any, cast
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -391,26 +390,41 @@ class RollbackView(APIView):
         return Response(VersionSerializer(version).data)
 
 
+EXPORT_ANSWER = (
+    "The assistant's export as JSON; with ?download, as a file: a zip archive when its "
+    "knowledge base holds files, else the JSON."
+)
+
+
 class ExportView(APIView):
-    """The whole assistant as one JSON document (``?download=1`` for a file)."""
+    """The whole assistant as one JSON document, its knowledge base's files named but not held;
+    ``?download=1`` for the file that holds them: a zip archive of that JSON (``assistant.json``)
+    and the files (``documents/<name>``) when there are any, else the JSON."""
 
     @extend_schema(
         parameters=[OpenApiParameter("download", str, description="Any value: as a file.")],
-        responses={200: dict},
+        responses={
+            (200, "application/json"): OpenApiResponse(dict, EXPORT_ANSWER),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, EXPORT_ANSWER),
+        },
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
         assistant = member_assistant(request, pk)
-        response = Response(services.assistant_export(assistant))
-        if request.query_params.get("download"):
-            filename = f"{slugify(assistant.name) or 'assistant'}.json"
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        if not request.query_params.get("download"):
+            return Response(services.assistant_export(assistant))
+        export = services.assistant_export_file(assistant)
+        response = HttpResponse(export.data, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
 
 class ImportSerializer(serializers.Serializer[dict[str, Any]]):
     workspace = serializers.PrimaryKeyRelatedField(queryset=Workspace.objects.none())
     name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
-    document = serializers.JSONField(help_text="An assistant export.")
+    document = serializers.JSONField(required=False, help_text="An assistant export (JSON).")
+    file = serializers.FileField(
+        required=False, help_text="Or an export file: the zip archive with documents, or JSON."
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -418,24 +432,45 @@ class ImportSerializer(serializers.Serializer[dict[str, Any]]):
         if request is not None:
             self.fields["workspace"].queryset = Workspace.objects.for_member(request.user)  # type: ignore[attr-defined]
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("document" in attrs) == ("file" in attrs):
+            raise serializers.ValidationError("Send either a document or a file.")
+        return attrs
+
 
 class ImportView(APIView):
-    """Create an assistant from an export; a document with errors creates nothing."""
+    """Create an assistant from an export (JSON, or a multipart upload of the export file); a
+    document with errors creates nothing. The answer lists what did not come along."""
 
-    @extend_schema(request=ImportSerializer, responses={201: dict})
+    @extend_schema(
+        request={
+            "application/json": ImportSerializer,
+            "multipart/form-data": ImportSerializer,
+        },
+        responses={201: dict},
+    )
     def post(self, request: Request) -> Response:
         payload = ImportSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
-        workspace = payload.validated_data["workspace"]
+        values = payload.validated_data
+        workspace = values["workspace"]
         if not can_edit(workspace.member_role):
             raise PermissionDenied("Viewers cannot create assistants.")
-        assistant = services.assistant_import(
-            workspace=workspace,
-            document=payload.validated_data["document"],
-            name=payload.validated_data.get("name"),
-        )
+        if "file" in values:
+            imported = services.assistant_import_file(
+                workspace=workspace, upload=values["file"], name=values.get("name")
+            )
+        else:
+            imported = services.assistant_import(
+                workspace=workspace, document=values["document"], name=values.get("name")
+            )
         return Response(
-            {"id": assistant.pk, "name": assistant.name}, status=status.HTTP_201_CREATED
+            {
+                "id": imported.assistant.pk,
+                "name": imported.assistant.name,
+                "not_carried": imported.not_carried,
+            },
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -26,8 +26,12 @@ from builder.services.nlu import (
 from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.training import training_request, training_run_execute
 from builder.services.transfer import (
+    AssistantImport,
+    ExportFile,
     ImportReport,
+    assistant_export_file,
     assistant_import,
+    assistant_import_file,
     nlu_export_csv,
     nlu_export_rasa,
     nlu_import_csv,
@@ -43,11 +47,15 @@ from builder.services.workspaces import (
 )
 
 __all__ = [
+    "AssistantImport",
+    "ExportFile",
     "ImportReport",
     "assistant_create",
     "assistant_delete",
     "assistant_export",
+    "assistant_export_file",
     "assistant_import",
+    "assistant_import_file",
     "assistant_llm_policy_update",
     "assistant_publish",
     "assistant_rollback",

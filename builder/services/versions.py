@@ -13,11 +13,16 @@ from nlu.store import registry
 from quality.models import ConversationTestRun, SuiteRunStatus
 from quality.services.conversation_tests import conversation_tests_now
 
-EXPORT_FORMAT = 1
+# 2: the settings, prompt test cases and knowledge base came in (1 had none of them; still read).
+EXPORT_FORMAT = 2
 
 
 def assistant_export(assistant: Assistant) -> dict[str, Any]:
-    """The whole assistant as one JSON document (what a version freezes, and what import reads)."""
+    """The whole assistant as one JSON document (what a version freezes, and what import reads):
+    everything a creator made, the knowledge base's documents named but their files left to the
+    export archive (``builder.services.transfer.assistant_export_file``)."""
+    from knowledge.transfer import knowledge_export  # knowledge's services import these
+
     return {
         "format": EXPORT_FORMAT,
         "assistant": {
@@ -25,6 +30,7 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
             "description": assistant.description,
             "language": assistant.language,
         },
+        "settings": assistant_settings(assistant),
         "entities": [
             {
                 "name": entity.name,
@@ -64,6 +70,10 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
                     }
                     for version in prompt.versions.order_by("number")
                 ],
+                "test_cases": [
+                    {"name": case.name, "values": case.values, "checks": case.checks}
+                    for case in prompt.test_cases.order_by("id")
+                ],
             }
             for prompt in assistant.prompts.order_by("id")
         ],
@@ -74,6 +84,26 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
             {"name": test.name, "suite": test.suite, "turns": test.turns}
             for test in assistant.conversation_tests.order_by("id")
         ],
+        "knowledge_base": knowledge_export(assistant),
+    }
+
+
+def assistant_settings(assistant: Assistant) -> dict[str, Any]:
+    """How the assistant understands, spends on LLMs, publishes, and which sites embed it."""
+    budget = assistant.llm_monthly_budget
+    return {
+        "allowed_origins": assistant.allowed_origins,
+        "nlu_mode": assistant.nlu_mode,
+        "nlu_threshold": assistant.nlu_threshold,
+        "hybrid_enabled": assistant.hybrid_enabled,
+        "hybrid_low": assistant.hybrid_low,
+        "hybrid_high": assistant.hybrid_high,
+        "llm_model": assistant.llm_model.key if assistant.llm_model else None,
+        "llm_requests_per_minute": assistant.llm_requests_per_minute,
+        "llm_tokens_per_minute": assistant.llm_tokens_per_minute,
+        "llm_monthly_budget": None if budget is None else str(budget),
+        "llm_injection_judge": assistant.llm_injection_judge,
+        "publish_requires_tests": assistant.publish_requires_tests,
     }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -49,12 +47,10 @@ def assistant_rollback(request: AuthenticatedRequest, pk: int, number: int) -> H
 
 @login_required
 def assistant_download(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    assistant = member_assistant(request, pk)
-    response = HttpResponse(
-        json.dumps(services.assistant_export(assistant), indent=2, ensure_ascii=False),
-        content_type="application/json",
-    )
-    response["Content-Disposition"] = f'attachment; filename="assistant-{assistant.pk}.json"'
+    """The whole assistant as a file: JSON, or a zip archive when it has document files."""
+    export = services.assistant_export_file(member_assistant(request, pk))
+    response = HttpResponse(export.data, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 
@@ -105,22 +101,22 @@ def nlu_import(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def assistant_import(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Import an exported assistant (JSON or zip archive), then report what did not come along."""
     workspace = member_workspace(request, pk, edit=True)
     form = AssistantImportForm(request.POST or None, request.FILES or None)
+    imported = None
     if request.method == "POST" and form.is_valid():
         try:
-            document = json.loads(_text_of(form.cleaned_data["file"]))
-            assistant = services.assistant_import(
-                workspace=workspace, document=document, name=form.cleaned_data["name"] or None
+            imported = services.assistant_import_file(
+                workspace=workspace,
+                upload=form.cleaned_data["file"],
+                name=form.cleaned_data["name"] or None,
             )
-        except json.JSONDecodeError as error:
-            form.add_error("file", f"Line {error.lineno}: this is not valid JSON.")
         except ValidationError as error:
             for message in error.messages:
                 form.add_error("file", message)
-        else:
-            messages.success(
-                request, f"Assistant “{assistant.name}” imported; its NLU is training."
-            )
-            return redirect("assistant-detail", pk=assistant.pk)
-    return render(request, "builder/assistant_import.html", {"workspace": workspace, "form": form})
+    return render(
+        request,
+        "builder/assistant_import.html",
+        {"workspace": workspace, "form": form, "imported": imported},
+    )

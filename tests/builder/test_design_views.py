@@ -3,7 +3,9 @@ nobody outside the workspace sees or changes anything."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -125,23 +127,24 @@ def test_an_exported_assistant_is_imported_from_the_workspace_page(
     client_for, editor, pizza, workspace
 ):
     client = client_for(editor)
-    exported = client.get(f"/assistants/{pizza.pk}/export/").content
+    exported = client.get(f"/assistants/{pizza.pk}/export/").getvalue()  # its documents: a zip
 
     response = client.post(
         f"/workspaces/{workspace.pk}/import/",
-        {"file": SimpleUploadedFile("a.json", exported), "name": "Pizza copy"},
+        {"file": SimpleUploadedFile("a.zip", exported), "name": "Pizza copy"},
         follow=True,
     )
     broken = client.post(
         f"/workspaces/{workspace.pk}/import/",
-        {"file": SimpleUploadedFile("a.json", b'{"format": 1,'), "name": "Broken"},
+        {"file": SimpleUploadedFile("a.json", b'{"format": 2,'), "name": "Broken"},
     )
 
     assert response.status_code == 200
     copy = Assistant.objects.get(name="Pizza copy")
     assert copy.intents.count() == pizza.intents.count()
     assert "Line 1: this is not valid JSON." in broken.content.decode()
-    assert json.loads(exported)["format"] == 1
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        assert json.loads(archive.read("assistant.json"))["format"] == 2
 
 
 def test_prompts_are_created_and_versioned_from_the_pages(client_for, editor, assistant):

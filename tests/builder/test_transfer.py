@@ -3,16 +3,26 @@ with a report of what was skipped and why; bad files are refused whole."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from builder import services
 from builder.demo import demo_content_seed
-from core.models import Assistant, Workspace
+from core.models import Assistant, PromptTestCase, Workspace
 from core.nlu_data import nlu_matcher
+from knowledge.models import DocumentStatus, Fusion, KnowledgeBase
+from knowledge.search import kb_search
+from knowledge.services import SETTINGS_FIELDS, document_upload, knowledge_base_update
 from nlu.store import registry
 from quality.services.conversation_tests import conversation_test_create
+from quality.services.prompt_tests import prompt_test_case_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,14 +75,15 @@ def test_export_then_import_gives_an_identical_assistant_that_behaves_the_same(
     pizza, workspace: Workspace
 ):
     exported = services.assistant_export(pizza)
+    archive = io.BytesIO(services.assistant_export_file(pizza).data)  # the documents too
 
     with transaction.atomic():
-        twin = services.assistant_import(workspace=workspace, document=exported, name="Twin")
+        twin = services.assistant_import_file(workspace=workspace, upload=archive, name="Twin")
 
-    assert comparable(services.assistant_export(twin)) == comparable(exported)
+    assert comparable(services.assistant_export(twin.assistant)) == comparable(exported)
     assert exported["conversation_tests"][0]["suite"] == "smoke"  # the tests came along
     theirs = registry().published_model(pizza.pk, "draft").parse_batch(PROBES)
-    ours = registry().published_model(twin.pk, "draft").parse_batch(PROBES)
+    ours = registry().published_model(twin.assistant.pk, "draft").parse_batch(PROBES)
     assert [(p.intent, round(p.confidence, 4)) for p in ours] == [
         (p.intent, round(p.confidence, 4)) for p in theirs
     ]
@@ -93,6 +104,161 @@ def test_an_import_with_a_bad_entry_names_it_and_creates_nothing(pizza, workspac
         "intents[2], utterances: line 9: The annotation 0-9 is outside the text."
     ]
     assert not Assistant.objects.filter(name="Broken").exists()
+
+
+WARRANTY = b"# Warranty\n\nThe Brightwave T2 thermostat has a 3-year limited warranty.\n"
+
+
+@pytest.fixture
+def whole(pizza: Assistant) -> Assistant:
+    """The pizza assistant with everything a creator sets: allowed sites and other settings, a
+    tuned knowledge base holding an uploaded document (the demo's and one more, tagged), and a
+    prompt test case."""
+    services.assistant_update(
+        assistant=pizza,
+        allowed_origins=["https://shop.example.com", "http://localhost:8000"],
+        nlu_threshold=0.42,
+        hybrid_enabled=True,
+        hybrid_low=0.25,
+    )
+    services.assistant_llm_policy_update(
+        assistant=pizza,
+        model=None,
+        requests_per_minute=30,
+        tokens_per_minute=None,
+        monthly_budget=Decimal("12.50"),
+        injection_judge=True,
+    )
+    pizza.publish_requires_tests = True
+    pizza.save(update_fields=["publish_requires_tests"])
+    kb = KnowledgeBase.objects.get(assistant=pizza)
+    knowledge_base_update(kb, top_k=5, min_score=0.2, fusion=Fusion.RRF)
+    document_upload(kb, name="warranty.md", data=WARRANTY, tags=["Policies"])
+    prompt_test_case_create(
+        prompt=pizza.prompts.get(),
+        name="Pepperoni",
+        values={"topping": "pepperoni"},
+        checks=[{"kind": "contains", "value": "pepperoni"}],
+    )
+    return pizza
+
+
+def test_the_whole_assistant_moves_with_its_documents_settings_tests_and_sites(
+    client_for, editor, outsider, whole, other_workspace
+):
+    exported = client_for(editor).get(f"/assistants/{whole.pk}/export/")
+
+    page = client_for(outsider).post(
+        f"/workspaces/{other_workspace.pk}/import/",
+        {"file": SimpleUploadedFile("pizza.zip", exported.getvalue())},
+        follow=True,
+    )
+
+    copy = other_workspace.assistants.get()
+    assert copy.name == whole.name
+    assert copy.allowed_origins == ["https://shop.example.com", "http://localhost:8000"]
+    assert (copy.nlu_threshold, copy.hybrid_enabled, copy.hybrid_low) == (0.42, True, 0.25)
+    assert (copy.llm_requests_per_minute, copy.llm_tokens_per_minute) == (30, None)
+    assert (copy.llm_monthly_budget, copy.llm_injection_judge) == (Decimal("12.50"), True)
+    assert copy.publish_requires_tests
+    theirs = KnowledgeBase.objects.get(assistant=whole)
+    ours = KnowledgeBase.objects.get(assistant=copy)
+    assert [getattr(ours, name) for name in SETTINGS_FIELDS] == [
+        getattr(theirs, name) for name in SETTINGS_FIELDS
+    ]
+    assert sorted(ours.documents.values_list("name", flat=True)) == sorted(
+        theirs.documents.values_list("name", flat=True)
+    )
+    document = ours.documents.get(name="warranty.md")
+    assert (bytes(document.content), document.tags) == (WARRANTY, ["policies"])
+    assert document.status == DocumentStatus.READY  # read again through the normal ingestion
+    passages = kb_search(ours, "how long is the guarantee", k=3).passages
+    assert any("3-year limited warranty" in passage.text for passage in passages)
+    case = PromptTestCase.objects.get(prompt__assistant=copy)
+    assert (case.name, case.values, case.checks) == (
+        "Pepperoni",
+        {"topping": "pepperoni"},
+        [{"kind": "contains", "value": "pepperoni"}],
+    )
+    assert comparable(services.assistant_export(copy)) == comparable(
+        services.assistant_export(whole)
+    )
+    report = page.content.decode()
+    for left_out in ("trained NLU models", "transcripts", "usage", "API keys"):
+        assert left_out in report, left_out
+
+
+def test_an_export_with_document_files_is_a_zip_archive_and_one_without_is_json(whole, assistant):
+    exported = services.assistant_export_file(whole)
+    plain = services.assistant_export_file(
+        services.assistant_create(workspace=assistant.workspace, name="Empty")
+    )
+
+    assert (exported.filename, exported.content_type) == ("order-bot.zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(exported.data)) as archive:
+        assert archive.read("documents/warranty.md") == WARRANTY
+        manifest = json.loads(archive.read("assistant.json"))
+    assert manifest == services.assistant_export(whole)
+    assert manifest["knowledge_base"]["settings"]["fusion"] == "rrf"
+    assert (plain.filename, plain.content_type) == ("empty.json", "application/json")
+    assert json.loads(plain.data)["knowledge_base"] is None
+
+
+def test_a_document_missing_from_the_archive_is_reported_and_the_rest_comes_in(
+    whole, other_workspace
+):
+    exported = services.assistant_export_file(whole)
+    stripped = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(exported.data)) as archive,
+        zipfile.ZipFile(stripped, "w") as out,
+    ):
+        for member in archive.namelist():
+            if member != "documents/warranty.md":
+                out.writestr(member, archive.read(member))
+    stripped.seek(0)
+
+    imported = services.assistant_import_file(workspace=other_workspace, upload=stripped)
+
+    kb = KnowledgeBase.objects.get(assistant=imported.assistant)
+    assert not kb.documents.filter(name="warranty.md").exists()
+    assert kb.documents.count() == whole.knowledge_base.documents.count() - 1
+    assert "document “warranty.md”: its file is not in the archive" in imported.not_carried
+
+
+def test_an_export_of_the_earlier_format_still_imports(pizza, other_workspace):
+    earlier = services.assistant_export(pizza)
+    for key in ("settings", "knowledge_base"):
+        del earlier[key]
+    earlier["format"] = 1
+
+    imported = services.assistant_import(workspace=other_workspace, document=earlier)
+
+    assert imported.assistant.intents.count() == pizza.intents.count()
+    assert not KnowledgeBase.objects.filter(assistant=imported.assistant).exists()
+    assert any("earlier format" in line for line in imported.not_carried)
+
+
+def test_bad_settings_refuse_the_import_and_a_model_this_installation_lacks_is_reported(
+    pizza, other_workspace
+):
+    exported = services.assistant_export(pizza)
+    exported["settings"]["allowed_origins"] = ["shop.example.com"]
+
+    with pytest.raises(ValidationError) as refused:
+        services.assistant_import(workspace=other_workspace, document=exported)
+    exported["settings"] = {**exported["settings"], "allowed_origins": [], "llm_model": "x:gone"}
+    imported = services.assistant_import(workspace=other_workspace, document=exported)
+
+    assert refused.value.message_dict["document"] == [
+        "settings, allowed_origins: 'shop.example.com' is not a site: write https://host[:port] "
+        "or *."
+    ]
+    assert imported.assistant.llm_model is None
+    assert (
+        "settings: the LLM model 'x:gone' is not in this installation's catalogue; "
+        "the copy uses the default model"
+    ) in imported.not_carried
 
 
 RASA_NLU = """\
@@ -333,8 +499,27 @@ def test_import_and_export_over_the_api(api_for, editor, viewer, pizza, workspac
         {"workspace": workspace.pk, "name": "Nope", "document": document},
         format="json",
     )
+    archive = client.get(f"/api/assistants/{pizza.pk}/export/", {"download": "1"})
+    from_archive = client.post(
+        "/api/assistants/import/",
+        {
+            "workspace": workspace.pk,
+            "name": "From archive",
+            "file": SimpleUploadedFile("pizza.zip", archive.getvalue()),
+        },
+        format="multipart",
+    )
     csv_text = client.get(f"/api/assistants/{pizza.pk}/nlu/", {"kind": "csv"}).content.decode()
 
     assert created.status_code == 201, created.json()
+    # The JSON names the knowledge base's files; the downloaded archive holds them.
+    assert (
+        "document “pizza-palace-faq.md”: its file is not in a JSON export (import the .zip)"
+        in (created.json()["not_carried"])
+    )
+    assert archive["Content-Type"] == "application/zip"
+    assert from_archive.status_code == 201, from_archive.json()
+    copy = Assistant.objects.get(pk=from_archive.json()["id"])
+    assert copy.knowledge_base.documents.count() == pizza.knowledge_base.documents.count()
     assert refused.status_code == 403
     assert csv_text.startswith("text,intent\r\n")

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from builder.api.access import editable, member_assistant, request_user
-from builder.api.schema import GATEWAY_ERRORS, RETRY_AFTER
+from builder.api.schema import GATEWAY_ERRORS, INVALID, RETRY_AFTER
 from builder.models import Entity, Intent, Utterance, member_rows
 from builder.services.analysis import intents_merge, latest_analysis, utterance_move
 from builder.services.suggestions import (
@@ -92,12 +92,14 @@ class IntentSynthesisView(APIView):
 
 class EntitySuggestionsView(APIView):
     """New values (with synonyms) for a list entity, and missing synonyms of its values; nothing
-    is saved until you update the entity with the ones you accept."""
+    is saved until you update the entity with the ones you accept. An answer the LLM did not
+    finish still gives the values it wrote in full, with ``note`` saying so; 400 when nothing
+    in the answer could be read."""
 
     @extend_schema(
         request=CountSerializer,
         parameters=[RETRY_AFTER],
-        responses={200: dict, **GATEWAY_ERRORS},
+        responses={200: dict, 400: INVALID, **GATEWAY_ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         entity = editable(

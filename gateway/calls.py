@@ -618,7 +618,8 @@ def structured(
 
     Strict JSON-schema mode where the model supports it, else JSON mode with the schema in the
     prompt; broken JSON is repaired locally, then re-asked (at most twice, with the validation
-    errors), then the fallback model is tried. Truncated output and refusals are reported as such.
+    errors), then the fallback model is tried. Truncated output and refusals are reported as such
+    (``Truncated.partial_text`` keeps what was written, see ``complete_items``).
     """
     options.setdefault("temperature", 0.0)  # the same question should get the same fields
     call = _Gateway(messages, scope=scope, **options)
@@ -655,6 +656,7 @@ def structured(
                 call.record.save(outcome=Outcome.TRUNCATED, output=result.text)
                 raise Truncated(
                     f"the answer was cut off at {call.max_tokens} tokens",
+                    partial_text=result.text,
                     request_id=call.record.id,
                 )
             parsed = output_parse(result.text, schema)

@@ -60,9 +60,16 @@ class StreamBroken(GatewayError):
 
 
 class Truncated(GatewayError):
-    """The model hit its token limit before finishing."""
+    """The model hit its token limit before finishing; ``partial_text`` is what it wrote, for a
+    caller that can use the complete part of it (see ``structured.complete_items``)."""
 
     kind = "truncated"
+
+    def __init__(
+        self, message: str, *, partial_text: str = "", request_id: str | None = None
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.partial_text = partial_text
 
 
 class Refused(GatewayError):

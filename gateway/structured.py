@@ -65,6 +65,51 @@ def output_parse(text: str, schema: type[Schema]) -> Parsed[Schema]:
         return Parsed(None, messages, repaired)
 
 
+def complete_items(text: str) -> list[Any]:
+    """The items a cut-off answer wrote in full, of the list it was writing: the first list in
+    its top-level object (``{"values": [{...}, {...}, {"val``). The item the cut fell in is left
+    out, and the rest is repaired like broken JSON; ``[]`` when no item was finished."""
+    end = _complete_end(text)
+    if end is None:
+        return []
+    data = json_repair.loads(text[:end])
+    if not isinstance(data, dict):
+        return []
+    return next((value for value in data.values() if isinstance(value, list)), [])
+
+
+def _complete_end(text: str) -> int | None:
+    """Where the last complete item of the top-level object's first list ends, if any."""
+    depth, in_string, escaped = 0, False, False
+    end: int | None = None
+    in_list = False  # inside the first list directly under the top-level object
+    for position, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                if in_list and depth == 2:
+                    end = position + 1  # a string item
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            in_list = in_list or (char == "[" and depth == 2)
+        elif char in "}]":
+            depth -= 1
+            if in_list and depth <= 2:
+                end = position + 1  # an item closed, or the whole list
+            if in_list and depth < 2:
+                break
+        elif char == "," and in_list and depth == 2:
+            end = position  # after an item of any kind (numbers, true, null…)
+    return end
+
+
 def reask_message(errors: list[str]) -> str:
     return (
         "Your reply did not match the required JSON schema:\n- "

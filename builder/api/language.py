@@ -22,7 +22,7 @@ from builder.services.suggestions import (
     utterances_suggest,
 )
 from core.api.access import editable, member_assistant, request_user
-from core.api.schema import GATEWAY_ERRORS, RETRY_AFTER
+from core.api.schema import GATEWAY_ERRORS, INVALID, RETRY_AFTER
 from core.models import Entity, Intent, Utterance, member_rows
 from gateway.errors import GatewayError
 
@@ -92,12 +92,14 @@ class IntentSynthesisView(APIView):
 
 class EntitySuggestionsView(APIView):
     """New values (with synonyms) for a list entity, and missing synonyms of its values; nothing
-    is saved until you update the entity with the ones you accept."""
+    is saved until you update the entity with the ones you accept. An answer the LLM did not
+    finish still gives the values it wrote in full, with ``note`` saying so; 400 when nothing
+    in the answer could be read."""
 
     @extend_schema(
         request=CountSerializer,
         parameters=[RETRY_AFTER],
-        responses={200: dict, **GATEWAY_ERRORS},
+        responses={200: dict, 400: INVALID, **GATEWAY_ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
         entity = editable(

@@ -91,7 +91,9 @@ class IntentSerializer(AssistantOwned):
 
 @extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class IntentViewSet(viewsets.ModelViewSet[Intent]):
-    """Intents of your assistants (``?assistant=ID``). Every change retrains the draft NLU."""
+    """Intents of your assistants (``?assistant=ID``). Every change retrains the draft NLU.
+    Deleting one that a flow uses (a trigger, a route, a condition) is refused with 400, naming
+    each flow and step."""
 
     serializer_class = IntentSerializer
     permission_classes = [WorkspaceRole]
@@ -215,7 +217,9 @@ class EntitySerializer(AssistantOwned):
 
 @extend_schema_view(list=extend_schema(parameters=[ASSISTANT_FILTER]))
 class EntityViewSet(viewsets.ModelViewSet[Entity]):
-    """Entities of your assistants (``?assistant=ID``): lists with synonyms, regexes, built-ins."""
+    """Entities of your assistants (``?assistant=ID``): lists with synonyms, regexes, built-ins.
+    Deleting one that is in use (required by an intent, annotated, captured by a flow step) is
+    refused with 400, naming each place."""
 
     serializer_class = EntitySerializer
     permission_classes = [WorkspaceRole]

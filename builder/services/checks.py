@@ -4,8 +4,8 @@ training and shown to the creator. They never block a training; each says what t
 - too few utterances for an intent (the model cannot learn it from one or two examples);
 - the same utterance under two intents (the model is told two answers) or twice in one intent;
 - annotations with an entity the assistant does not have;
-- entities nothing uses (no annotation, required entity or capture step);
-- intents no flow can reach (no trigger and no step routes on them);
+- entities nothing uses (no annotation, required entity or capture step; see ``usages``);
+- intents no flow can reach (no trigger, step route or condition uses them);
 - empty or very long utterances.
 """
 
@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from builder.services.usages import entity_uses_by_name, intent_uses_by_name
 from core.models import Assistant, Utterance
 from nlu.data import normalised
 
@@ -41,11 +42,11 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
             "text", "intent__name", "entities"
         )
     )
-    intents = list(assistant.intents.order_by("name").values_list("name", "required_entities"))
+    intents = list(assistant.intents.order_by("name").values_list("name", flat=True))
     counts: dict[str, int] = defaultdict(int)
     for _, intent, _ in rows:
         counts[intent] += 1
-    for name, _ in intents:
+    for name in intents:
         if counts[name] < MIN_UTTERANCES:
             findings.append(
                 Finding(
@@ -58,11 +59,9 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
             )
     findings += _duplicates(rows)
     entities = set(assistant.entities.values_list("name", flat=True))
-    used: set[str] = set()
     unknown: dict[str, list[str]] = defaultdict(list)
     for text, _, spans in rows:
         for span in spans or []:
-            used.add(span["entity"])
             if span["entity"] not in entities:
                 unknown[span["entity"]].append(text)
     for entity, texts in sorted(unknown.items()):
@@ -75,14 +74,8 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
                 utterances=texts[:10],
             )
         )
-    graphs = [flow.graph for flow in assistant.flows.all()]
-    for _, required in intents:
-        used.update(str(item.get("entity")) for item in required or [])
-    for graph in graphs:
-        used.update(
-            str(step.get("entity")) for step in graph.get("steps") or [] if step.get("entity")
-        )
-    for entity in sorted(entities - used):
+    used = entity_uses_by_name(assistant)
+    for entity in sorted(entities - set(used)):
         findings.append(
             Finding(
                 "unused_entity",
@@ -91,16 +84,9 @@ def pretrain_checks(assistant: Assistant) -> list[Finding]:
                 "and no capture step asks for it.",
             )
         )
-    if graphs:
-        routed = {
-            str(item.get("intent"))
-            for graph in graphs
-            for item in [
-                *(graph.get("triggers") or []),
-                *(i for step in graph.get("steps") or [] for i in step.get("intents") or []),
-            ]
-        }
-        for name, _ in intents:
+    if assistant.flows.exists():
+        routed = intent_uses_by_name(assistant)
+        for name in intents:
             if name not in routed:
                 findings.append(
                     Finding(

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from builder.services.training import training_request
+from builder.services.usages import entity_uses, intent_uses, uses_sentence
 from builder.services.workspaces import clean_name
 from core.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent, Utterance
 from nlu.data import OUT_OF_SCOPE
@@ -86,6 +87,11 @@ def intent_update(
 
 @transaction.atomic
 def intent_delete(*, intent: Intent) -> None:
+    """Delete an intent unless a flow uses it (a trigger, a route or a condition): the refusal
+    names each flow and step."""
+    uses = intent_uses(intent)
+    if uses:
+        raise ValidationError({"name": uses_sentence(f"The intent “{intent.name}”", uses)})
     assistant = intent.assistant
     intent.delete()
     training_request(assistant=assistant)
@@ -258,18 +264,11 @@ def entity_update(
 
 @transaction.atomic
 def entity_delete(*, entity: Entity) -> None:
-    """Delete an entity unless an utterance is annotated with it (say which)."""
-    used = [
-        text
-        for text, spans in Utterance.objects.filter(intent__assistant=entity.assistant).values_list(
-            "text", "entities"
-        )
-        if any(span["entity"] == entity.name for span in spans)
-    ]
-    if used:
-        raise ValidationError(
-            {"name": f"{len(used)} utterance(s) are annotated with it, e.g. {used[0]!r}."}
-        )
+    """Delete an entity unless something uses it (an intent requires it, utterances are
+    annotated with it, a flow step captures it): the refusal names each place."""
+    uses = entity_uses(entity)
+    if uses:
+        raise ValidationError({"name": uses_sentence(f"The entity “{entity.name}”", uses)})
     assistant = entity.assistant
     entity.delete()
     training_request(assistant=assistant)

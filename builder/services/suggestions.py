@@ -6,6 +6,11 @@ Suggestions are cleaned before the creator sees them: never an exact copy of an 
 near duplicates of the intent's own examples dropped (they teach nothing), and each checked
 against the other intents (an utterance that sits with another intent's examples comes back
 flagged, with the closest example as the reason). The creator accepts or rejects each.
+
+Entity values are asked for in a bounded answer (at most ``VALUES_PER_ANSWER`` values of at most
+``MAX_VALUE_SYNONYMS`` synonyms, within a token budget sized for them). An answer cut off at the
+token limit, or with items that do not fit the schema, still gives the values it wrote in full,
+with a note saying what was left out; only an answer with nothing readable is refused.
 """
 
 from __future__ import annotations
@@ -20,14 +25,22 @@ from django.core.exceptions import ValidationError
 
 from core.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent
 from gateway.calls import structured
+from gateway.errors import OutputInvalid, Refused, Truncated
 from gateway.ledger import CallScope
 from gateway.models import Purpose
+from gateway.structured import complete_items
 from nlu.analysis import NEAR_DUPLICATE, placement
 from nlu.data import normalised
 
 MAX_SUGGESTIONS = 25
 PROMPT_EXAMPLES = 20  # existing utterances shown to the model
 PROMPT_OTHER_INTENTS = 40
+# Entity values: what one answer may hold, and the tokens it is given for each value (a value,
+# its synonyms and the JSON around them take about 30).
+VALUES_PER_ANSWER = 12
+MAX_VALUE_SYNONYMS = 4
+TOKENS_PER_VALUE = 60
+NOTHING_READABLE = "The LLM's answer had no values that could be read; try again."
 
 
 @functools.cache
@@ -48,12 +61,66 @@ def utterances_schema(count: int) -> type[pydantic.BaseModel]:
 
 
 class SuggestedValue(pydantic.BaseModel):
-    value: str = pydantic.Field(description="The canonical value.")
-    synonyms: list[str] = pydantic.Field(description="Other ways users write the same value.")
+    value: str = pydantic.Field(min_length=1, description="The canonical value.")
+    synonyms: list[str] = pydantic.Field(
+        max_length=MAX_VALUE_SYNONYMS, description="Other ways users write the same value."
+    )
+
+    @pydantic.field_validator("synonyms", mode="before")
+    @classmethod
+    def _first_synonyms(cls, synonyms: Any) -> Any:
+        """More synonyms than asked for are not a reason to lose the value."""
+        return synonyms[:MAX_VALUE_SYNONYMS] if isinstance(synonyms, list) else synonyms
+
+
+def readable_values(items: Sequence[Any]) -> tuple[list[SuggestedValue], int]:
+    """The items that are values as the schema describes them, and how many were not."""
+    readable = []
+    for item in items:
+        try:
+            readable.append(SuggestedValue.model_validate(item))
+        except pydantic.ValidationError:
+            continue
+    return readable, len(items) - len(readable)
 
 
 class SuggestedValues(pydantic.BaseModel):
+    """The answer: its readable values; ``unreadable`` counts the items left out. Only an
+    answer without one readable value fails validation (and is asked again)."""
+
     values: list[SuggestedValue]
+    _unreadable: int = pydantic.PrivateAttr(default=0)
+
+    @pydantic.model_validator(mode="wrap")
+    @classmethod
+    def _readable_only(cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> Any:
+        items = data.get("values") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not items:
+            return handler(data)
+        readable, unreadable = readable_values(items)
+        if not readable:
+            raise ValueError("no item of values has a value and a list of synonyms")
+        answer = handler({**data, "values": readable})
+        answer._unreadable = unreadable
+        return answer
+
+    @property
+    def unreadable(self) -> int:
+        return self._unreadable
+
+
+@functools.cache
+def values_schema(count: int) -> type[SuggestedValues]:
+    """``{"values": [{value, synonyms}]}`` with 1 to ``count`` items, for the model's grammar
+    and prompt; more items are accepted (and cut to ``count`` by the caller)."""
+    return pydantic.create_model(
+        "SuggestedValues",
+        __base__=SuggestedValues,
+        values=(
+            list[SuggestedValue],
+            pydantic.Field(min_length=1, json_schema_extra={"maxItems": count}),
+        ),
+    )
 
 
 # A worked example before the real request: small models copy its form (and its variety)
@@ -190,43 +257,94 @@ def utterances_screen(
 
 def entity_values_suggest(*, entity: Entity, count: int = 10) -> dict[str, Any]:
     """New values (with synonyms) for a list entity, and new synonyms of existing values:
-    ``{"values": [{value, synonyms}], "synonyms": [{value, synonyms}]}``; nothing already
-    written (as a value or a synonym) comes back."""
+    ``{"values": [{value, synonyms}], "synonyms": [{value, synonyms}], "note": str | None}``;
+    nothing already written (as a value or a synonym) comes back. At most
+    ``VALUES_PER_ANSWER`` values are asked for at once. ``note`` says when part of the answer
+    was left out (cut off, or unreadable items); raises ``ValidationError`` when nothing in it
+    could be read, ``GatewayError`` when no model answered."""
     if entity.kind != EntityKind.LIST:
         raise ValidationError({"entity": "Only list entities have values to suggest."})
     if not 1 <= count <= MAX_SUGGESTIONS:
         raise ValidationError({"count": f"Ask for 1 to {MAX_SUGGESTIONS} suggestions."})
+    asked = min(count, VALUES_PER_ANSWER)
     existing = entity.values or []
+    items, note = values_generate(
+        value_messages(entity, existing, asked), count=asked, scope=_scope(entity.assistant)
+    )
+    values, synonyms = values_screen(items, existing)
+    return {"values": values[:count], "synonyms": synonyms, "note": note}
+
+
+def value_messages(
+    entity: Entity, existing: Sequence[dict[str, Any]], count: int
+) -> list[dict[str, str]]:
+    """The prompt for up to ``count`` new values of a list entity."""
     listed = "\n".join(
         f"- {item['value']}"
         + (f" (also: {', '.join(item['synonyms'])})" if item["synonyms"] else "")
         for item in existing[:60]
     )
-    messages = [
+    return [
         {
             "role": "system",
             "content": (
                 f"You extend the list of values of the entity “{entity.name}” of a chatbot, "
                 f"in {entity.assistant.get_language_display()}. Its values so far:\n{listed}\n"
-                f"Give up to {count} new values of the same kind, each with the synonyms, "
-                "abbreviations and common misspellings users type for it; also give existing "
-                "values again with synonyms they are missing."
+                f"Give up to {count} new values of the same kind, each with at most "
+                f"{MAX_VALUE_SYNONYMS} synonyms, abbreviations or common misspellings users "
+                "type for it; also give existing values again with synonyms they are missing."
             ),
         },
         {"role": "user", "content": f"New values for {entity.name}, please."},
     ]
-    answer = structured(
-        messages,
-        SuggestedValues,
-        scope=_scope(entity.assistant),
-        cache="off",
-        temperature=0.7,
-        max_tokens=900,
+
+
+def values_generate(
+    messages: list[dict[str, str]], *, count: int, scope: CallScope
+) -> tuple[list[SuggestedValue], str | None]:
+    """Up to about ``count`` values from the model and a note on what was left out (None when
+    nothing was): of an answer cut off at the token limit, the values written in full; of one
+    with unreadable items, the readable ones. Raises ``ValidationError`` when none could be
+    read, ``GatewayError`` when no model answered."""
+    try:
+        answer = structured(
+            messages,
+            values_schema(count),
+            scope=scope,
+            cache="off",
+            temperature=0.7,
+            max_tokens=TOKENS_PER_VALUE * (count + 1),
+        )
+    except Truncated as error:
+        items, _ = readable_values(complete_items(error.partial_text))
+        if not items:
+            raise ValidationError(NOTHING_READABLE) from None
+        return items, (
+            f"The LLM's answer was cut off; these are the {len(items)} value(s) it wrote in full."
+        )
+    except OutputInvalid:
+        raise ValidationError(NOTHING_READABLE) from None
+    except Refused as error:
+        raise ValidationError(f"The LLM would not suggest values ({error}).") from None
+    unreadable = answer.value.unreadable
+    note = (
+        f"{unreadable} item(s) of the LLM's answer could not be read and were left out."
+        if unreadable
+        else None
     )
+    return list(answer.value.values), note
+
+
+def values_screen(
+    items: Sequence[SuggestedValue], existing: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New values, and new synonyms of existing values; whitespace-normalised, and nothing
+    already written (as a value or a synonym, here or earlier in the answer) twice."""
     by_value = {normalised(item["value"]): item for item in existing}
     taken = set(by_value) | {normalised(s) for item in existing for s in item["synonyms"]}
-    values, synonyms = [], []
-    for item in answer.value.values:
+    values: list[dict[str, Any]] = []
+    synonyms: list[dict[str, Any]] = []
+    for item in items:
         value = " ".join(item.value.split())
         key = normalised(value)
         if not key:
@@ -243,7 +361,7 @@ def entity_values_suggest(*, entity: Entity, count: int = 10) -> dict[str, Any]:
         elif key not in taken:
             taken.add(key)
             values.append({"value": value, "synonyms": fresh})
-    return {"values": values[:count], "synonyms": synonyms}
+    return values, synonyms
 
 
 def intent_synthesise(*, intent: Intent, count: int = 10) -> list[str]:

@@ -28,6 +28,7 @@ from builder.services.analysis import latest_analysis
 from builder.services.checks import pretrain_checks
 from builder.services.suggestions import synthesis_request
 from builder.services.transfer import rasa_example
+from builder.services.usages import entity_uses_by_name
 from builder.views.language import conflict_rows
 from core.models import Intent, can_edit, member_rows
 from core.pages import AuthenticatedRequest, member_assistant
@@ -151,7 +152,11 @@ def intent_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             services.utterance_delete(utterance=utterance)
             return redirect("intent-detail", pk=intent.pk)
         elif action == "delete":
-            services.intent_delete(intent=intent)
+            try:
+                services.intent_delete(intent=intent)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return redirect("intent-detail", pk=intent.pk)
             messages.success(request, f"Intent “{intent.name}” deleted.")
             return redirect("intent-list", pk=assistant.pk)
     search = request.GET.get("q", "").strip()
@@ -218,8 +223,9 @@ def entity_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Entity “{entity.name}” created.")
             return redirect("entity-list", pk=assistant.pk)
     entities = list(assistant.entities.order_by("name"))
+    uses = entity_uses_by_name(assistant)
     for entity in entities:
-        entity.used_in = _uses(assistant, entity.name)  # type: ignore[attr-defined]
+        entity.used_in = [str(use) for use in uses.get(entity.name, [])]  # type: ignore[attr-defined]
     return render(
         request,
         "builder/entity_list.html",
@@ -250,26 +256,3 @@ def flow_editor(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "builder/flow_editor.html",
         {"assistant": assistant, "design": design, "training": training},
     )
-
-
-def _uses(assistant: Any, name: str) -> list[str]:
-    """Where an entity is used: intents annotated with it or requiring it, and capture steps."""
-    intents = sorted(
-        {
-            intent
-            for intent, spans in assistant.intents.values_list("name", "utterances__entities")
-            if spans and any(span["entity"] == name for span in spans)
-        }
-        | {
-            intent.name
-            for intent in assistant.intents.all()
-            if any(need["entity"] == name for need in intent.required_entities)
-        }
-    )
-    captures = [
-        f"{flow.name} › {step['id']}"
-        for flow in assistant.flows.all()
-        for step in flow.graph.get("steps", [])
-        if step.get("type") == "capture" and step.get("entity") == name
-    ]
-    return [f"intent {intent}" for intent in intents] + [f"step {c}" for c in captures]

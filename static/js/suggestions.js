@@ -15,7 +15,8 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) throw new Error(data.detail || data.error || "HTTP " + response.status);
+        var detail = Array.isArray(data.detail) ? data.detail.join(" ") : data.detail;
+        if (!response.ok) throw new Error(detail || data.error || "HTTP " + response.status);
         return data;
       });
     });
@@ -131,7 +132,8 @@
           result.synonyms.forEach(function (item) {
             valueList.appendChild(row(entity, item, item.value + ": also " + item.synonyms.join(", ")));
           });
-          valueStatus.textContent = (result.values.length + result.synonyms.length) + " suggestion(s).";
+          valueStatus.textContent = (result.values.length + result.synonyms.length) + " suggestion(s)." +
+            (result.note ? " " + result.note : "");
         }).catch(function (error) {
           valueStatus.textContent = "No suggestions: " + error.message;
         }).finally(function () { trigger.disabled = false; });

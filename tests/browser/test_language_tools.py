@@ -10,7 +10,7 @@ import threading
 import pytest
 from playwright.sync_api import Page, expect
 
-from benchmarks.fake_provider import reply
+from benchmarks.fake_provider import reply, truncated
 from builder import services
 from core.models import Assistant, Utterance
 from tests.nlu.conftest import UTTERANCES
@@ -89,3 +89,40 @@ def test_fix_a_misplaced_utterance_and_accept_suggestions(
     assert "what time do you close tonight" not in texts
     page.reload()
     expect(page.get_by_test_id("utterance-list")).to_contain_text("send a large salami pizza")
+
+
+def test_suggested_values_of_a_cut_off_answer_are_the_ones_written_in_full(
+    page: Page, live_url: str, editor, pizza: Assistant, fake
+) -> None:
+    def seed() -> None:
+        services.entity_create(
+            assistant=pizza, name="size", values=[{"value": "large", "synonyms": ["big"]}]
+        )
+
+    seeding = threading.Thread(target=seed)
+    seeding.start()
+    seeding.join()
+    fake.script(
+        "primary",
+        truncated(
+            '{"values": [{"value": "medium", "synonyms": ["regular", "med"]}, '
+            '{"value": "family", "synonyms": ["party size"]}, {"value": "extra lar'
+        ),
+        truncated('{"values": [{"val'),
+    )
+    log_in(page, live_url, "eddie")
+    page.goto(f"{live_url}/assistants/{pizza.pk}/entities/")
+    box = page.get_by_test_id("entity-suggestions")
+
+    page.get_by_role("button", name="Suggest values").click()
+
+    expect(box.get_by_role("status")).to_contain_text("2 suggestion(s).")
+    expect(box.get_by_role("status")).to_contain_text("cut off")
+    expect(box.locator("li .text")).to_have_text(["medium (regular, med)", "family (party size)"])
+
+    page.get_by_role("button", name="Suggest values").click()
+
+    expect(box.get_by_role("status")).to_contain_text(
+        "No suggestions: The LLM's answer had no values that could be read"
+    )
+    expect(box.locator("li")).to_have_count(0)

@@ -87,7 +87,56 @@ def test_requiring_an_entity_the_assistant_lacks_says_so_on_the_page(client_for,
 def test_the_entity_page_says_where_each_entity_is_used(client_for, viewer, pizza):
     page = client_for(viewer).get(f"/assistants/{pizza.pk}/entities/").content.decode()
 
-    assert "intent order_pizza, step Main › ask_size" in page
+    assert "intent order_pizza has 2 utterances annotated with it" in page
+    assert "flow Main, step ask_size captures it" in page
+
+
+def test_deleting_an_entity_a_flow_captures_is_refused_on_the_page(client_for, editor, pizza):
+    size = pizza.entities.get(name="size")
+
+    response = client_for(editor).post(
+        f"/assistants/{pizza.pk}/entities/",
+        {"action": "delete", "entity": size.pk},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "flow Main, step ask_size captures it" in page
+    assert "deleted" not in page
+    assert pizza.entities.filter(pk=size.pk).exists()
+
+
+def test_deleting_an_unused_entity_on_the_page_deletes_it(client_for, editor, pizza):
+    colour = services.entity_create(assistant=pizza, name="colour", values=[{"value": "red"}])
+
+    response = client_for(editor).post(
+        f"/assistants/{pizza.pk}/entities/",
+        {"action": "delete", "entity": colour.pk},
+        follow=True,
+    )
+
+    assert "Entity “colour” deleted." in response.content.decode()
+    assert not pizza.entities.filter(pk=colour.pk).exists()
+
+
+def test_deleting_an_intent_a_flow_uses_is_refused_on_the_page(client_for, editor, pizza):
+    hours = pizza.intents.get(name="opening_hours")
+
+    response = client_for(editor).post(f"/intents/{hours.pk}/", {"action": "delete"}, follow=True)
+
+    assert response.status_code == 200
+    assert "flow Main, global trigger to step hours routes on it" in response.content.decode()
+    assert pizza.intents.filter(pk=hours.pk).exists()
+
+
+def test_deleting_an_intent_no_flow_uses_on_the_page_deletes_it(client_for, editor, pizza):
+    refund = services.intent_create(assistant=pizza, name="refund")
+
+    response = client_for(editor).post(f"/intents/{refund.pk}/", {"action": "delete"}, follow=True)
+
+    assert "Intent “refund” deleted." in response.content.decode()
+    assert not pizza.intents.filter(pk=refund.pk).exists()
 
 
 def test_publish_and_roll_back_from_the_overview(client_for, editor, pizza):

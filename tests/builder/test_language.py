@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from benchmarks.fake_provider import reply
+from benchmarks.fake_provider import reply, truncated
 from builder import services
 from builder.services.analysis import intents_merge, latest_analysis, utterance_move
 from builder.services.suggestions import (
@@ -265,6 +265,97 @@ def test_entity_suggestions_bring_new_values_and_missing_synonyms_only(
         {"value": "family", "synonyms": []},
     ]
     assert result["synonyms"] == [{"value": "large", "synonyms": ["XL", "huge"]}]
+
+
+# What a model writes for the size entity before the token limit cuts it off: two values in
+# full, the third stops half-way.
+CUT_OFF_VALUES = (
+    '{"values": [{"value": "medium", "synonyms": ["regular", "med"]}, '
+    '{"value": "family", "synonyms": ["party size"]}, {"value": "extra lar'
+)
+
+
+@pytest.fixture
+def size(on_loopback: Assistant):
+    return services.entity_create(
+        assistant=on_loopback,
+        name="size",
+        values=[{"value": "large", "synonyms": ["big"]}, {"value": "small"}],
+    )
+
+
+def test_entity_suggestions_ask_for_a_bounded_answer(size, fake) -> None:
+    fake.script("primary", reply(json.dumps({"values": [{"value": "medium", "synonyms": []}]})))
+
+    entity_values_suggest(entity=size, count=5)
+
+    request = fake.requests[-1]
+    schema = request["response_format"]["json_schema"]["schema"]
+    values = schema["properties"]["values"]
+    assert values["maxItems"] == 5
+    item = schema["$defs"]["SuggestedValue"]
+    assert item["properties"]["synonyms"]["maxItems"] <= 5
+    # Room for every value asked for, and no more.
+    assert request["max_tokens"] < 900
+
+
+def test_a_cut_off_entity_answer_keeps_the_values_written_in_full(size, fake) -> None:
+    fake.script("primary", truncated(CUT_OFF_VALUES))
+
+    result = entity_values_suggest(entity=size, count=5)
+
+    assert result["values"] == [
+        {"value": "medium", "synonyms": ["regular", "med"]},
+        {"value": "family", "synonyms": ["party size"]},
+    ]
+    assert "cut off" in result["note"]
+    assert len(fake.requests) == 1  # not asked again: what came is used
+
+
+def test_a_partly_malformed_entity_answer_keeps_the_good_values_without_asking_again(
+    size, fake
+) -> None:
+    fake.script(
+        "primary",
+        reply(
+            '{"values": [{"value": "medium", "synonyms": ["med"]}, {"synonyms": ["no value"]}, '
+            '"family", {"value": "family", "synonyms": ["party",]},]}'
+        ),
+    )
+
+    result = entity_values_suggest(entity=size, count=5)
+
+    assert result["values"] == [
+        {"value": "medium", "synonyms": ["med"]},
+        {"value": "family", "synonyms": ["party"]},
+    ]
+    assert "2" in result["note"]  # the two items that could not be read
+    assert len(fake.requests) == 1
+
+
+def test_an_entity_answer_with_nothing_readable_is_a_clear_refusal(size, fake) -> None:
+    fake.script("primary", truncated('{"values": [{"value": "med'))
+
+    with pytest.raises(ValidationError, match="no values"):
+        entity_values_suggest(entity=size, count=5)
+
+
+def test_api_entity_suggestions_return_the_complete_values_of_a_cut_off_answer(
+    size, api_for, owner, fake
+) -> None:
+    url = reverse("api:entity-suggestions", args=[size.pk])
+    fake.script("primary", truncated(CUT_OFF_VALUES))
+
+    answer = api_for(owner).post(url, {"count": 5})
+
+    assert answer.status_code == 200
+    assert [row["value"] for row in answer.json()["values"]] == ["medium", "family"]
+    assert "cut off" in answer.json()["note"]
+
+    fake.script("primary", truncated('{"values": [{"val'))
+    refused = api_for(owner).post(url, {"count": 5})
+    assert refused.status_code == 400
+    assert "no values" in " ".join(refused.json()["detail"])
 
 
 def test_cold_start_adds_the_unflagged_synthetic_utterances_and_trains(

@@ -114,6 +114,115 @@ def test_an_entity_used_in_annotations_cannot_be_deleted(assistant, size):
         services.entity_delete(entity=size)
 
 
+def ordering_flow(assistant: Assistant, **graph: object):
+    """A flow "Main": a global trigger on ``order``, a capture of ``size`` that routes on
+    ``cancel``, and a condition on the intent the user's last message had."""
+    return services.flow_create(
+        assistant=assistant,
+        name="Main",
+        graph={
+            "start": "hi",
+            "triggers": [{"intent": "order", "next": "ask_size"}],
+            "steps": [
+                {"id": "hi", "type": "message", "text": "Hello", "next": "ask_size"},
+                {
+                    "id": "ask_size",
+                    "type": "capture",
+                    "entity": "size",
+                    "variable": "size",
+                    "prompt": "Which size?",
+                    "intents": [{"intent": "cancel", "next": "bye"}],
+                    "next": "check",
+                },
+                {
+                    "id": "check",
+                    "type": "condition",
+                    "branches": [
+                        {"variable": "intent", "op": "eq", "value": "smalltalk", "next": "bye"}
+                    ],
+                    "else": "bye",
+                },
+                {"id": "bye", "type": "end", "text": "Bye"},
+            ],
+            **graph,
+        },
+    )
+
+
+@pytest.fixture
+def ordering(assistant, size):
+    for name in ("order", "cancel", "smalltalk", "greet"):
+        services.intent_create(assistant=assistant, name=name)
+    ordering_flow(assistant)
+    return assistant
+
+
+def test_an_entity_captured_by_a_flow_step_cannot_be_deleted(ordering, size):
+    with pytest.raises(ValidationError, match="flow Main, step ask_size captures it"):
+        services.entity_delete(entity=size)
+
+    assert ordering.entities.filter(name="size").exists()
+
+
+def test_an_entity_required_by_an_intent_cannot_be_deleted(assistant, size):
+    services.intent_create(
+        assistant=assistant,
+        name="order",
+        required_entities=[{"entity": "size", "prompt": "Which size?"}],
+    )
+
+    with pytest.raises(ValidationError, match="intent order requires it"):
+        services.entity_delete(entity=size)
+
+    assert assistant.entities.filter(name="size").exists()
+
+
+def test_an_unused_entity_is_deleted(ordering):
+    colour = services.entity_create(assistant=ordering, name="colour", values=[{"value": "red"}])
+
+    services.entity_delete(entity=colour)
+
+    assert not ordering.entities.filter(name="colour").exists()
+
+
+def test_entity_uses_names_every_place_that_uses_it(ordering, size):
+    from builder.services.usages import entity_uses
+
+    order = ordering.intents.get(name="order")
+    services.intent_update(
+        intent=order, required_entities=[{"entity": "size", "prompt": "Which size?"}]
+    )
+    annotated = {"text": "a large one", "entities": [{"start": 2, "end": 7, "entity": "size"}]}
+    services.utterances_add(intent=order, utterances=[annotated, {**annotated, "text": "a large"}])
+
+    assert [str(use) for use in entity_uses(size)] == [
+        "intent order requires it",
+        "intent order has 2 utterances annotated with it (e.g. “a large one”)",
+        "flow Main, step ask_size captures it",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("intent", "place"),
+    [
+        ("order", "flow Main, global trigger to step ask_size routes on it"),
+        ("cancel", "flow Main, step ask_size routes on it"),
+        ("smalltalk", "flow Main, step check tests it"),
+    ],
+)
+def test_an_intent_a_flow_uses_cannot_be_deleted(ordering, intent, place):
+    with pytest.raises(ValidationError, match=place):
+        services.intent_delete(intent=ordering.intents.get(name=intent))
+
+    assert ordering.intents.filter(name=intent).exists()
+
+
+def test_an_intent_no_flow_uses_is_deleted(ordering):
+    services.intent_delete(intent=ordering.intents.get(name="greet"))
+
+    assert not ordering.intents.filter(name="greet").exists()
+
+
 @pytest.mark.parametrize("name", ["order pizza", "oos", "", "naïve!"])
 def test_intent_names_are_identifiers(assistant, name):
     with pytest.raises(ValidationError):

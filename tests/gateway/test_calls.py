@@ -27,6 +27,7 @@ from gateway.errors import (
     Truncated,
 )
 from gateway.models import Attempt, Call, LlmModel, Outcome
+from gateway.structured import complete_items
 
 pytestmark = pytest.mark.django_db
 
@@ -266,10 +267,34 @@ def test_output_that_never_validates_is_a_typed_error_after_re_asks_and_fallback
 def test_truncated_structured_output_is_reported_not_repaired(fake, primary, assistant):
     fake.script("primary", truncated('{"size": "large", "topp'))
 
-    with pytest.raises(Truncated):
+    with pytest.raises(Truncated) as raised:
         structured(ORDER, Order, scope=scope_of(assistant), model=primary)
 
     assert len(fake.requests) == 1
+    assert raised.value.partial_text == '{"size": "large", "topp'  # for a caller to salvage
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ('{"values": [{"v": "a", "s": ["x", "y"]}, {"v": "b", "s": ["z"]}, {"v": "c", "s": ["', 2),
+        ('{"values": [{"v": "a", "s": []}, ', 1),
+        ('{"values": [{"v": "a", "s": []}]', 1),
+        ('{"values": [{"v": "a", "s": []}]}', 1),
+        ('{"utterances": ["say \\"hi\\", [twice]", "and th', 1),
+        ('{"values": [{"v": "a ', 0),
+        ('{"values": [', 0),
+        ("Sure! Here", 0),
+        ("", 0),
+    ],
+)
+def test_the_complete_items_of_a_cut_off_answer_are_kept(text: str, items: int) -> None:
+    kept = complete_items(text)
+
+    assert len(kept) == items
+    assert all(isinstance(item, dict | str) for item in kept)
+    if kept and isinstance(kept[0], dict):
+        assert kept[0] == {"v": "a", "s": kept[0]["s"]}
 
 
 def test_a_refusal_is_reported_as_such(fake, primary, assistant):

@@ -175,3 +175,44 @@ def test_the_training_mode_is_a_setting_of_the_assistant(api_for, editor, assist
     assert bad.status_code == 400
     assert "nlu_mode" in bad.json()
     assert client.get(url).json()["nlu_mode"] == "accurate"  # the bad value changed nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_what_a_flow_uses_is_refused_naming_the_place(api_for, editor, assistant):
+    from builder import services
+
+    size = services.entity_create(assistant=assistant, name="size", values=[{"value": "large"}])
+    colour = services.entity_create(assistant=assistant, name="colour", values=[{"value": "red"}])
+    order = services.intent_create(assistant=assistant, name="order")
+    greet = services.intent_create(assistant=assistant, name="greet")
+    services.flow_create(
+        assistant=assistant,
+        name="Main",
+        graph={
+            "start": "ask_size",
+            "triggers": [{"intent": "order", "next": "ask_size"}],
+            "steps": [
+                {
+                    "id": "ask_size",
+                    "type": "capture",
+                    "entity": "size",
+                    "variable": "size",
+                    "next": "bye",
+                },
+                {"id": "bye", "type": "end"},
+            ],
+        },
+    )
+    client = api_for(editor)
+
+    refused = client.delete(f"/api/entities/{size.pk}/")
+    assert refused.status_code == 400
+    assert "flow Main, step ask_size captures it" in str(refused.json())
+    refused = client.delete(f"/api/intents/{order.pk}/")
+    assert refused.status_code == 400
+    assert "flow Main, global trigger to step ask_size routes on it" in str(refused.json())
+    assert Intent.objects.filter(pk=order.pk).exists()
+    assert assistant.entities.filter(pk=size.pk).exists()
+
+    assert client.delete(f"/api/entities/{colour.pk}/").status_code == 204
+    assert client.delete(f"/api/intents/{greet.pk}/").status_code == 204

@@ -459,27 +459,32 @@
   });
 
   // --- the test chat -----------------------------------------------------------------------------
+  // Frames are drawn by chat.js; here, the builder's words, the per-turn detail and "Save as a test".
   var chat = (function () {
-    var log = root.querySelector("[data-test-log]");
     var form = root.querySelector("[data-test-form]");
     var input = root.querySelector("[data-test-input]");
-    var socket = null;
-    var stream = null;
     var saveTest = root.querySelector("[data-save-test]");
+    var socket = null;
+    var view = window.ParleyChat.renderer(root.querySelector("[data-test-log]"), {
+      send: send,
+      classes: { bot: "bot", user: "user", note: "turn", choices: "choices", choice: "button small secondary", sources: "turn" },
+      text: {
+        handoff: "handed over to a person",
+        end: "the conversation ended",
+        sources: "sources: ",
+        source: function (s) { return s.document + (s.heading ? " › " + s.heading : ""); },
+        error: function (message) { return "error: " + message; },
+      },
+      on: {
+        welcome: function (frame) { saveable(frame.conversation, false); },
+        turn: function (frame) { detail(frame); saveable(undefined, true); },
+      },
+    });
 
     function saveable(conversation, said) {
       if (!saveTest) return;
       if (conversation !== undefined) saveTest.querySelector("[data-conversation-id]").value = conversation;
       saveTest.querySelector("button").disabled = !said;
-    }
-
-    function line(kind, text) {
-      var item = document.createElement("div");
-      item.className = kind;
-      item.textContent = text;
-      log.appendChild(item);
-      log.scrollTop = log.scrollHeight;
-      return item;
     }
 
     function detail(turn) {
@@ -492,71 +497,33 @@
       if (turn.decided_by && turn.decided_by !== "nlu") parts.push("decided by " + turn.decided_by);
       if (turn.steps && turn.steps.length) parts.push("steps: " + turn.steps.join(" → "));
       if (turn.knowledge && !turn.knowledge.found) parts.push("knowledge base: not found (" + turn.knowledge.reason + ")");
-      line("turn", parts.join(" · ")).dataset.testid = "turn-detail";
+      view.line("note", parts.join(" · ")).dataset.testid = "turn-detail";
     }
 
-    function receive(frame) {
-      if (frame.type === "text") {
-        if (frame.text) line("bot", frame.text);
-        if (frame.buttons && frame.buttons.length) {
-          var row = document.createElement("div");
-          row.className = "choices";
-          frame.buttons.forEach(function (b) {
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "button small secondary";
-            button.textContent = b.label;
-            button.addEventListener("click", function () {
-              line("user", b.label);
-              socket.send(JSON.stringify({ type: "button", index: b.index }));
-            });
-            row.appendChild(button);
-          });
-          log.appendChild(row);
-        }
-      } else if (frame.type === "stream.start") {
-        stream = line("bot", "");
-      } else if (frame.type === "stream.chunk") {
-        if (!stream) stream = line("bot", "");
-        stream.textContent += frame.text;
-      } else if (frame.type === "stream.end") {
-        stream = null;
-        if (frame.sources && frame.sources.length) {
-          line("turn", "sources: " + frame.sources.map(function (s) { return "[" + s.n + "] " + s.document + (s.heading ? " › " + s.heading : ""); }).join("; "));
-        }
-      } else if (frame.type === "welcome") {
-        saveable(frame.conversation, false);
-      } else if (frame.type === "turn") {
-        detail(frame);
-        saveable(undefined, true);
-      } else if (frame.type === "handoff") {
-        line("turn", "handed over to a person");
-      } else if (frame.type === "end") {
-        line("turn", "the conversation ended");
-      } else if (frame.type === "error") {
-        line("turn", "error: " + frame.message);
-      }
+    function send(frame) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(frame));
+      return true;
     }
 
     function connect() {
-      log.innerHTML = "";
+      view.reset();
       if (socket) { socket.onclose = null; socket.close(); }
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + window.location.host + root.dataset.testChat);
       socket.onopen = function () {
         socket.send(JSON.stringify({ type: "hello", user: "builder-" + Math.random().toString(36).slice(2) }));
       };
-      socket.onmessage = function (event) { receive(JSON.parse(event.data)); };
-      socket.onclose = function () { line("turn", "disconnected — press Restart"); };
+      socket.onmessage = function (event) { view.receive(JSON.parse(event.data)); };
+      socket.onclose = function () { view.line("note", "disconnected — press Restart"); };
       root.dataset.chat = "open";
     }
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = input.value.trim();
-      if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
-      line("user", text);
-      socket.send(JSON.stringify({ type: "text", text: text }));
+      if (!text || !send({ type: "text", text: text })) return;
+      view.said(text);
       input.value = "";
     });
     root.querySelector("[data-restart]").addEventListener("click", connect);
@@ -565,16 +532,14 @@
 
   // --- training progress ----------------------------------------------------------------------
   var training = root.querySelector("[data-training]");
-  var events = new WebSocket((window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + root.dataset.events);
-  events.onmessage = function (event) {
-    var message = JSON.parse(event.data);
+  window.Parley.events(root.dataset.events, function (message) {
     if (message.type !== "nlu.training") return;
     var data = message.data;
     if (data.status === "running") training.textContent = "NLU: training… " + Math.round(data.progress * 100) + "%";
     else if (data.status === "queued") training.textContent = "NLU: training queued";
     else if (data.status === "done") training.textContent = "NLU: trained — the test chat uses the new model";
     else if (data.status === "failed") training.textContent = "NLU: training failed — " + data.error;
-  };
+  }, root);
 
   draw();
   if (graph.steps.length) chat.start();

@@ -10,32 +10,20 @@
   var element = window.Parley.element;
 
   // --- live document status ---------------------------------------------------------------
-  var retryMs = 1000;
-  function watch() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + root.dataset.events);
-    socket.onopen = function () { retryMs = 1000; root.dataset.socket = "open"; };
-    socket.onmessage = function (event) {
-      var message = JSON.parse(event.data);
-      if (message.type !== "kb.document") return;
-      var data = message.data;
-      var row = data.id && root.querySelector('[data-document="' + data.id + '"]');
-      if (!row) return;
-      var status = row.querySelector('[data-field="status"]');
-      var label = STATUS[data.status] || data.status;
-      if (data.status === "processing" && data.stage) label += " (" + data.stage + ", " + Math.round(data.progress * 100) + "%)";
-      status.textContent = label;
-      status.className = "status-" + data.status;
-      row.querySelector('[data-field="error"]').textContent = data.error || "";
-      row.querySelector('[data-field="chunks"]').textContent = data.chunks;
-    };
-    socket.onclose = function () {
-      root.dataset.socket = "closed";
-      window.setTimeout(watch, retryMs);
-      retryMs = Math.min(retryMs * 2, 30000);
-    };
+  function showDocument(message) {
+    if (message.type !== "kb.document") return;
+    var data = message.data;
+    var row = data.id && root.querySelector('[data-document="' + data.id + '"]');
+    if (!row) return;
+    var status = row.querySelector('[data-field="status"]');
+    var label = STATUS[data.status] || data.status;
+    if (data.status === "processing" && data.stage) label += " (" + data.stage + ", " + Math.round(data.progress * 100) + "%)";
+    status.textContent = label;
+    status.className = "status-" + data.status;
+    row.querySelector('[data-field="error"]').textContent = data.error || "";
+    row.querySelector('[data-field="chunks"]').textContent = data.chunks;
   }
-  watch();
+  window.Parley.events(root.dataset.events, showDocument, root);
 
   // --- try a question ---------------------------------------------------------------------
   var form = root.querySelector("[data-try]");

@@ -8,6 +8,9 @@
  * It opens a chat bubble talking to the assistant's published version over a websocket, renders
  * text, buttons and streamed answers, reconnects by itself and, after a reload, redraws the
  * conversation and carries on (the conversation id lives in localStorage).
+ *
+ * The frames are drawn by chat.js, the renderer the builder's test chat uses too: this script
+ * loads it from the same place it was itself loaded from, then shows the bubble.
  */
 (function () {
   "use strict";
@@ -84,25 +87,24 @@
   root.querySelector(".title").textContent = title;
 
   var panel = root.querySelector(".panel");
-  var log = root.querySelector(".log");
-  var typing = root.querySelector(".typing");
   var input = root.querySelector("input");
   var status = root.querySelector(".status");
   var socket = null;
-  var lastSeq = 0;
   var retry = 0;
-  var streaming = null;
-  var streamSeq = null; // the streamed answer's first frame: what a rating names
   var started = false;
-  var shownLocally = []; // what the user sent from this page, drawn before the server numbers it
+  var chat = null; // the renderer, once chat.js is loaded
 
-  function add(kind, text) {
-    var item = document.createElement("div");
-    item.className = "msg " + kind;
-    item.textContent = text;
-    log.appendChild(item);
-    log.scrollTop = log.scrollHeight;
-    return item;
+  function startChat() {
+    chat = window.ParleyChat.renderer(root.querySelector(".log"), {
+      send: send,
+      typing: root.querySelector(".typing"),
+      on: { welcome: welcome, answered: addRating },
+    });
+  }
+
+  function welcome(frame) {
+    remember("conversation", frame.conversation);
+    status.textContent = "online";
   }
 
   // Thumbs up or down under a generated answer; the assistant's creators see the thumbs-down.
@@ -122,101 +124,7 @@
       });
       row.appendChild(button);
     });
-    log.appendChild(row);
-  }
-
-  function addButtons(buttons) {
-    var row = document.createElement("div");
-    row.className = "buttons";
-    buttons.forEach(function (button) {
-      var element = document.createElement("button");
-      element.type = "button";
-      element.textContent = button.label;
-      element.addEventListener("click", function () {
-        if (send({ type: "button", index: button.index })) {
-          disableButtons();
-          shownLocally.push(button.label);
-          add("user", button.label);
-        }
-      });
-      row.appendChild(element);
-    });
-    log.appendChild(row);
-  }
-
-  // Where a knowledge-base answer comes from: "[1] Warranty › Claims", linked when it is a page.
-  function addSources(sources) {
-    var box = document.createElement("div");
-    box.className = "sources";
-    box.appendChild(document.createTextNode("Sources: "));
-    sources.forEach(function (source, i) {
-      var title = source.title || source.document;
-      var heading = source.heading || "";
-      var where = heading.indexOf(title) === 0 ? heading : [title, heading].filter(Boolean).join(" › ");
-      var label = "[" + source.n + "] " + where;
-      var item = document.createElement(/^https?:\/\//.test(source.url || "") ? "a" : "span");
-      item.textContent = label;
-      if (item.tagName === "A") { item.href = source.url; item.target = "_blank"; item.rel = "noopener noreferrer"; }
-      if (i) box.appendChild(document.createTextNode("; "));
-      box.appendChild(item);
-    });
-    log.appendChild(box);
-  }
-
-  function disableButtons() {
-    root.querySelectorAll(".buttons button").forEach(function (b) { b.disabled = true; });
-  }
-
-  function render(frame) {
-    if (frame.seq !== undefined) {
-      if (frame.seq <= lastSeq) return; // already shown
-      lastSeq = frame.seq;
-    }
-    typing.classList.remove("on");
-    switch (frame.type) {
-      case "welcome":
-        remember("conversation", frame.conversation);
-        status.textContent = "online";
-        break;
-      case "typing":
-        typing.classList.add("on");
-        break;
-      case "user":
-      case "button":
-        disableButtons();
-        var said = frame.type === "user" ? frame.text : frame.label || "";
-        if (shownLocally.length && shownLocally[0] === said) shownLocally.shift();
-        else add("user", said);
-        break;
-      case "text":
-        if (frame.text) add("bot", frame.text);
-        if (frame.buttons && frame.buttons.length) addButtons(frame.buttons);
-        break;
-      case "stream.start":
-        streaming = add("bot", "");
-        streamSeq = frame.seq;
-        break;
-      case "stream.chunk":
-        if (!streaming) streaming = add("bot", "");
-        streaming.textContent += frame.text;
-        log.scrollTop = log.scrollHeight;
-        break;
-      case "stream.end":
-        if (streaming && !frame.complete) add("note", "(the answer was cut off)");
-        if (frame.sources && frame.sources.length) addSources(frame.sources);
-        if (frame.complete && streamSeq) addRating(streamSeq);
-        streaming = null;
-        break;
-      case "handoff":
-        add("note", "A person will take over.");
-        break;
-      case "end":
-        add("note", "Conversation ended — write again to start over.");
-        break;
-      case "error":
-        add("note", frame.message);
-        break;
-    }
+    chat.append(row);
   }
 
   function connect() {
@@ -226,10 +134,12 @@
     socket.addEventListener("open", function () {
       retry = 0;
       var conversation = stored("conversation");
-      socket.send(JSON.stringify({ type: "hello", user: user, conversation: conversation, last_seq: lastSeq }));
+      socket.send(JSON.stringify({ type: "hello", user: user, conversation: conversation, last_seq: chat.lastSeq() }));
     });
     socket.addEventListener("message", function (event) {
-      try { render(JSON.parse(event.data)); } catch (e) { /* a frame we cannot read */ }
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; } // a frame we cannot read
+      chat.receive(frame);
     });
     socket.addEventListener("close", function () {
       status.textContent = "reconnecting…";
@@ -240,7 +150,7 @@
 
   function send(frame) {
     if (!socket || socket.readyState !== WebSocket.OPEN) {
-      add("note", "Not connected yet — try again in a moment.");
+      chat.line("note", "Not connected yet — try again in a moment.");
       return false;
     }
     socket.send(JSON.stringify(frame));
@@ -267,12 +177,27 @@
     if (!text) return;
     if (send({ type: "text", text: text })) {
       input.value = "";
-      disableButtons();
-      shownLocally.push(text);
-      add("user", text);
+      chat.said(text);
     }
   });
 
-  document.body.appendChild(host);
-  if (script.dataset.open === "true" || stored("conversation")) open();
+  // chat.js from beside this script, once: several widgets on one page share it.
+  function withRenderer(ready) {
+    if (window.ParleyChat) return ready();
+    var tag = document.querySelector("script[data-parley-chat]");
+    if (!tag) {
+      tag = document.createElement("script");
+      tag.src = new URL("chat.js", script.src).href;
+      tag.async = true;
+      tag.setAttribute("data-parley-chat", "");
+      (document.head || document.documentElement).appendChild(tag);
+    }
+    tag.addEventListener("load", function () { ready(); });
+  }
+
+  withRenderer(function () {
+    startChat();
+    document.body.appendChild(host);
+    if (script.dataset.open === "true" || stored("conversation")) open();
+  });
 })();

@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from builder import services
-from builder.models import Assistant
-from builder.models.evaluations import EvaluationRun
-from tests.browser.test_assistant_lifecycle import log_in
+from core.models import Assistant
+from quality.models.evaluations import EvaluationRun
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -1,8 +1,8 @@
 """A knowledge base in an assistant's export, and back in from one.
 
 The export names the settings and every document; an uploaded document's file travels beside
-the JSON (``documents/<name>`` in the zip archive, see ``builder.services.transfer``), a linked
-page is named by its URL. An import goes through the same services as a creator's upload or link,
+the JSON (``documents/<name>`` in the assistant's zip archive), a linked page is named by its
+URL. An import goes through the same services as a creator's upload or link,
 so each document is read (or fetched) and indexed in the background once the import commits;
 chunks and their vectors are never copied.
 """

@@ -5,6 +5,13 @@ Each service validates what the database cannot, raises ``ValidationError`` keye
 refused request leaves nothing half-saved.
 """
 
+from builder.services.assistant_transfer import (
+    AssistantImport,
+    ExportFile,
+    assistant_export_file,
+    assistant_import,
+    assistant_import_file,
+)
 from builder.services.assistants import (
     assistant_create,
     assistant_delete,
@@ -23,20 +30,15 @@ from builder.services.nlu import (
     utterance_update,
     utterances_add,
 )
-from builder.services.prompts import prompt_create, prompt_version_create
-from builder.services.training import training_request, training_run_execute
-from builder.services.transfer import (
-    AssistantImport,
-    ExportFile,
+from builder.services.nlu_transfer import (
     ImportReport,
-    assistant_export_file,
-    assistant_import,
-    assistant_import_file,
     nlu_export_csv,
     nlu_export_rasa,
     nlu_import_csv,
     nlu_import_rasa,
 )
+from builder.services.prompts import prompt_create, prompt_version_create
+from builder.services.training import training_request, training_run_execute
 from builder.services.versions import assistant_export, assistant_publish, assistant_rollback
 from builder.services.workspaces import (
     member_add,

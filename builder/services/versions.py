@@ -20,7 +20,7 @@ EXPORT_FORMAT = 2
 def assistant_export(assistant: Assistant) -> dict[str, Any]:
     """The whole assistant as one JSON document (what a version freezes, and what import reads):
     everything a creator made, the knowledge base's documents named but their files left to the
-    export archive (``builder.services.transfer.assistant_export_file``)."""
+    export archive (``builder.services.assistant_transfer.assistant_export_file``)."""
     from knowledge.transfer import knowledge_export  # knowledge's services import these
 
     return {

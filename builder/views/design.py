@@ -26,8 +26,8 @@ from builder.forms import (
 )
 from builder.services.analysis import latest_analysis
 from builder.services.checks import pretrain_checks
+from builder.services.nlu_transfer import rasa_example
 from builder.services.suggestions import synthesis_request
-from builder.services.transfer import rasa_example
 from builder.services.usages import entity_uses_by_name
 from builder.views.language import conflict_rows
 from core.models import Intent, can_edit, member_rows

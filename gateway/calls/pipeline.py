@@ -1,28 +1,25 @@
-"""The one door to every LLM call: ``complete``, ``stream``, ``astream`` and ``structured``.
-
-Each call goes through the same steps: check the prompt (size, context window), check user text for
-prompt injection, try the caches, take a rate-limit slot and check the monthly budget, then walk the
-model's fallback chain — retrying each model with backoff on 429s, 5xx and timeouts and cooling it
-down when it keeps failing — and record every attempt in the ledger, failed ones included.
-"""
+"""The steps every call goes through (``CallPipeline``), and the calls built on them that answer
+at once: ``complete`` and ``structured`` (with the injection judge, itself a structured call)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypedDict, Unpack, cast
+from typing import Any, Unpack
 
 import pydantic
 from django.conf import settings
-from django.db import close_old_connections, connection
 
-from core.models import Assistant, PromptVersion
 from gateway import cache as caches
-from gateway.catalogue import default_model
+from gateway.calls.policy import model_chain, model_resolve, policy_of
+from gateway.calls.results import (
+    CacheMode,
+    CallOptions,
+    Completion,
+    Messages,
+    Structured,
+)
 from gateway.errors import (
     BudgetExceeded,
     GatewayError,
@@ -32,147 +29,23 @@ from gateway.errors import (
     ProviderFailed,
     RateLimited,
     Refused,
-    StreamBroken,
     Truncated,
 )
 from gateway.guards import LeakGuard, injection_check, pii_find
 from gateway.ledger import CallRecord, CallScope, Usage, usage_checked
 from gateway.limits import limiter, month_spent
 from gateway.models import LlmModel, Outcome, ProviderKind, Purpose
-from gateway.prompts import messages_check, prompt_render
+from gateway.prompts import messages_check
 from gateway.providers import provider_client
-from gateway.providers.base import Delta, ProviderError, ProviderRequest, ProviderResult
+from gateway.providers.base import ProviderError, ProviderRequest, ProviderResult
 from gateway.retries import backoff_s, cooldown_start, cooling_down
 from gateway.structured import Schema, json_schema, output_parse, reask_message
 from gateway.structured import schema_instructions as schema_prompt
 
-__all__ = [
-    "CallScope",
-    "Completion",
-    "Delta",
-    "Done",
-    "Failed",
-    "Structured",
-    "astream",
-    "complete",
-    "stream",
-    "structured",
-]
-
-CacheMode = Literal["off", "exact", "semantic"]
-Messages = Sequence[Mapping[str, str]]
+MAX_REASKS = 2  # a structured answer that does not parse is asked again this often
 
 
-class CallOptions(TypedDict, total=False):
-    """How to call: every public call takes these (defaults in ``_Gateway``)."""
-
-    model: LlmModel | str | None  # default: the assistant's model, else the instance's
-    temperature: float
-    max_tokens: int
-    untrusted: Sequence[str] | None  # end-user text in the prompt (default: last user message)
-    confidential: str | None  # instructions a reply must not repeat (see guards.LeakGuard)
-    first_token_timeout: float | None
-    total_timeout: float | None
-
-
-MAX_REASKS = 2
-MAX_CHAIN = 5
-
-
-@dataclass(frozen=True)
-class Completion:
-    request_id: str
-    text: str
-    model: str  # catalogue key of the model that answered
-    finish_reason: str  # stop, length, refusal…
-    input_tokens: int
-    output_tokens: int
-    cost: Decimal | None  # None: a price is unknown
-    cached: bool
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Structured(Generic[Schema]):
-    value: Schema
-    completion: Completion
-
-
-@dataclass(frozen=True)
-class Done:
-    completion: Completion
-
-
-@dataclass(frozen=True)
-class Failed:
-    error: GatewayError
-    partial_text: str
-
-
-StreamEvent = Delta | Done | Failed
-
-
-@dataclass(frozen=True)
-class _Policy:
-    model_id: int | None
-    requests_per_minute: int | None
-    tokens_per_minute: int | None
-    monthly_budget: Decimal | None
-    injection_judge: bool
-
-
-_NO_POLICY = _Policy(None, None, None, None, False)
-
-
-_POLICY_COLUMNS = (
-    "llm_model_id",
-    "llm_requests_per_minute",
-    "llm_tokens_per_minute",
-    "llm_monthly_budget",
-    "llm_injection_judge",
-)
-
-
-def _policy(assistant_id: int | None) -> _Policy:
-    """The assistant's LLM settings, read fresh on every call (plain SQL: this is the hot path)."""
-    if assistant_id is None:
-        return _NO_POLICY
-    table = connection.ops.quote_name(Assistant._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_POLICY_COLUMNS)} FROM {table} WHERE id = %s",  # noqa: S608
-            [assistant_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return _NO_POLICY
-    model_id, requests, tokens, budget, judge = row
-    budget = None if budget is None else Decimal(str(budget))
-    return _Policy(model_id, requests, tokens, budget, bool(judge))
-
-
-def _model_resolve(model: LlmModel | str | None, policy: _Policy) -> LlmModel:
-    if isinstance(model, LlmModel):
-        return model
-    if isinstance(model, str):
-        return LlmModel.objects.select_related("provider").get(key=model)
-    if policy.model_id is not None:
-        return LlmModel.objects.select_related("provider").get(pk=policy.model_id)
-    return default_model()
-
-
-def _chain(first: LlmModel) -> list[LlmModel]:
-    """The model and its fallbacks in order, each once."""
-    chain = [first]
-    while len(chain) < MAX_CHAIN and chain[-1].fallback_id is not None:
-        fallback = LlmModel.objects.select_related("provider").get(pk=chain[-1].fallback_id)
-        if any(model.pk == fallback.pk for model in chain):
-            break
-        chain.append(fallback)
-    return chain
-
-
-class _Gateway:
+class CallPipeline:
     """One call's state: its record, policy and model chain."""
 
     def __init__(
@@ -191,8 +64,8 @@ class _Gateway:
         self.messages = [dict(message) for message in messages]
         self.scope = scope
         self.record = CallRecord(scope, self.messages)
-        self.policy = _policy(scope.assistant_id)
-        self.chain = _chain(_model_resolve(model, self.policy))
+        self.policy = policy_of(scope.assistant_id)
+        self.chain = model_chain(model_resolve(model, self.policy))
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.untrusted = untrusted
@@ -437,7 +310,7 @@ def complete(
     it is checked for prompt injection. The answer may be shorter than asked when the model ran
     out of tokens (``finish_reason == "length"``) or a refusal (``"refusal"``).
     """
-    call = _Gateway(messages, scope=scope, **options)
+    call = CallPipeline(messages, scope=scope, **options)
     call.admit()
     if cached := call.cache_get(cache):
         return cached
@@ -459,153 +332,6 @@ def complete(
     raise call.failed(last_error or ProviderError("unavailable", "no model", retryable=False))
 
 
-def stream(
-    messages: Messages,
-    *,
-    scope: CallScope,
-    cache: CacheMode = "exact",
-    **options: Unpack[CallOptions],
-) -> Iterator[StreamEvent]:
-    """Text as the model writes it: ``Delta`` events, then one ``Done`` or ``Failed``.
-
-    Errors before the first token are retried and fall back like ``complete``; once text has
-    reached the caller a failure cannot be undone, so it ends the stream with ``Failed`` carrying
-    the partial text, and the ledger records the attempt as partial.
-    """
-    try:
-        call = _Gateway(messages, scope=scope, **options)
-        call.admit()
-        if cached := call.cache_get(cache):
-            yield Delta(cached.text)
-            yield Done(cached)
-            return
-        call.take_slot()
-    except GatewayError as error:
-        yield Failed(error, "")
-        return
-    yield from _stream_chain(call, cache)
-
-
-def _stream_chain(call: _Gateway, cache: CacheMode) -> Iterator[StreamEvent]:
-    received: list[str] = []
-    shown = 0  # characters passed on: text that could begin a leak waits (see LeakGuard)
-    last_error: ProviderError | None = None
-    model_row: LlmModel | None = None
-    started = time.perf_counter()
-    try:
-        for model_row in call.usable():
-            client = provider_client(model_row.provider)
-            for attempt in range(settings.LLM_MAX_ATTEMPTS):
-                started = time.perf_counter()
-                try:
-                    for event in client.stream(call.request(model_row, call.messages)):
-                        if isinstance(event, Delta):
-                            received.append(event.text)
-                            if call.leak_guard is None:
-                                yield event
-                                continue
-                            text = "".join(received)
-                            leaked, safe = call.leak_guard.check(text)
-                            if leaked:
-                                yield Failed(call.leak_stopped(text), text[:shown])
-                                return
-                            if safe > shown:
-                                yield Delta(text[shown:safe])
-                                shown = safe
-                            continue
-                        completion = call.succeeded(model_row, event, started)
-                        if call.leak_guard is not None:
-                            if call.leaked(completion.text):
-                                yield Failed(call.leak_stopped(completion.text), "")
-                                return
-                            if rest := "".join(received)[shown:]:
-                                yield Delta(rest)
-                        call.record.save(
-                            outcome=call.record.attempts[-1].outcome, output=completion.text
-                        )
-                        call.cache_put(cache, completion)
-                        yield Done(completion)
-                        return
-                except ProviderError as error:
-                    last_error = error
-                    if received:
-                        yield _stream_broken(call, model_row, error, received, started)
-                        return
-                    call.record.attempt(
-                        model_row,
-                        started=started,
-                        outcome=Outcome.FAILED,
-                        error_kind=error.kind,
-                        error=error.message,
-                    )
-                    try:
-                        call._wait_or_give_up(model_row, attempt, error)
-                    except ProviderError:
-                        break
-        last_error = last_error or ProviderError("unavailable", "no model", retryable=False)
-        yield Failed(call.failed(last_error), "")
-    except GeneratorExit:
-        # The caller stopped listening (the user left); record what was produced so far.
-        if model_row is not None and not call.record.saved:
-            call.record.attempt(
-                model_row,
-                started=started,
-                outcome=Outcome.CANCELLED,
-                usage=Usage(call.input_estimate, len(received), estimated=True),
-            )
-            call.record.save(outcome=Outcome.CANCELLED, output="".join(received))
-        raise
-
-
-def _stream_broken(
-    call: _Gateway, model: LlmModel, error: ProviderError, received: list[str], started: float
-) -> Failed:
-    partial = "".join(received)
-    # Streams carry about one token per chunk; the provider never sent its count.
-    usage = Usage(call.input_estimate, len(received), estimated=True)
-    call.record.attempt(
-        model,
-        started=started,
-        outcome=Outcome.PARTIAL,
-        usage=usage,
-        error_kind=error.kind,
-        error=error.message,
-    )
-    call.record.save(outcome=Outcome.PARTIAL, output=partial, error_kind=error.kind)
-    broken = StreamBroken(f"the answer stopped half-way ({error.kind})", request_id=call.record.id)
-    return Failed(broken, partial)
-
-
-_END = object()
-
-
-async def astream(messages: Messages, **options: Any) -> AsyncIterator[StreamEvent]:
-    """``stream`` for async code (websocket consumers): provider I/O runs in a worker thread."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    stop = threading.Event()
-
-    def produce() -> None:
-        events = cast(Generator[StreamEvent, None, None], stream(messages, **options))
-        try:
-            for event in events:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-                if stop.is_set():
-                    break
-        finally:
-            events.close()
-            close_old_connections()
-            loop.call_soon_threadsafe(queue.put_nowait, _END)
-
-    worker = threading.Thread(target=produce, name="llm-stream", daemon=True)
-    worker.start()
-    try:
-        while (event := await queue.get()) is not _END:
-            yield event  # type: ignore[misc]
-    finally:
-        stop.set()
-
-
 def structured(
     messages: Messages,
     schema: type[Schema],
@@ -622,7 +348,7 @@ def structured(
     (``Truncated.partial_text`` keeps what was written, see ``complete_items``).
     """
     options.setdefault("temperature", 0.0)  # the same question should get the same fields
-    call = _Gateway(messages, scope=scope, **options)
+    call = CallPipeline(messages, scope=scope, **options)
     call.admit()
     schema_key = schema.model_json_schema()
     if (cached := call.cache_get(cache, schema_key)) is not None:
@@ -722,31 +448,3 @@ def _judge(texts: Sequence[str], scope: CallScope) -> dict[str, object]:
     except GatewayError as error:
         return {"injection": False, "error": error.kind}
     return {"injection": verdict.value.injection, "reason": verdict.value.reason[:200]}
-
-
-def prompt_call(
-    version: PromptVersion,
-    values: Mapping[str, object],
-    *,
-    purpose: str,
-    workspace_id: int,
-    assistant_id: int,
-    history: Sequence[Mapping[str, str]] = (),
-) -> dict[str, Any]:
-    """The arguments for ``complete``/``stream``/``astream`` that run one prompt version."""
-    rendered = prompt_render(version, values, history)
-    return {
-        "messages": rendered.messages,
-        "scope": CallScope(
-            purpose,
-            workspace_id=workspace_id,
-            assistant_id=assistant_id,
-            prompt_version_id=version.pk,
-            inputs=dict(values),
-        ),
-        "model": version.model,
-        "temperature": version.temperature,
-        "max_tokens": version.max_tokens,
-        "untrusted": rendered.untrusted,
-        "confidential": version.system,  # the creator's instructions, as written
-    }

@@ -7,16 +7,20 @@ class BuilderConfig(AppConfig):
 
     def ready(self) -> None:
         from builder import logins  # noqa: F401 -- connects the failed-login counters
-        from builder.services.training import training_request
+        from builder.services.analysis import training_run_analyse
+        from builder.services.suggestions import intent_synthesis_execute
+        from builder.services.training import training_request, training_run_execute
         from core.jobs import JobKind, job_kind_register
-        from core.models import TrainingRun, TrainingStatus
+        from core.models import TrainingRun
 
-        job_kind_register(
+        for kind in (
             JobKind(
                 "training",
+                training_run_execute,
                 TrainingRun,
-                TrainingStatus.RUNNING,
-                TrainingStatus.FAILED,
                 retry=lambda assistant: training_request(assistant=assistant),
-            )
-        )
+            ),
+            JobKind("analysis", training_run_analyse),  # a finished training's data
+            JobKind("synthesis", intent_synthesis_execute),  # an intent's first utterances
+        ):
+            job_kind_register(kind)

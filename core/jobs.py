@@ -1,25 +1,31 @@
-"""What background jobs (trainings, evaluations, test runs, reading documents) share: taking a
-queued run, reporting its progress, and failing the runs whose worker stopped.
+"""How background jobs run (trainings, evaluations, test runs; reading documents shares the
+progress reports and the watch): take a queued run once, report its progress, end it the same
+way whatever the work, and fail the runs whose worker stopped.
 
-Each app registers its kinds of job (``job_kind_register``, from its ``AppConfig.ready``), so this
-module knows no model above it."""
+Each app registers its kinds of job (``job_kind_register``, from its ``AppConfig.ready``) with
+the function that does the work, so this module names no model or service above it; the one
+task that runs them all is ``core.tasks.job_run``."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, Q
+from django.db.models import CharField, Model, Q
 from django.utils import timezone
 
-from core.models import Assistant
+from core.events import assistant_event_send
+from core.models import Assistant, Job, JobStatus
 from nlu.progress import Progress
 
 PROGRESS_EVERY_S = 0.25  # at most this often a progress message per job
+STOPPED = "The worker running this job stopped (restarted, killed or out of memory)."
+
+J = TypeVar("J", bound=Job)
 
 
 def throttled(report: Progress) -> Progress:
@@ -37,41 +43,120 @@ def throttled(report: Progress) -> Progress:
     return progress
 
 
-def job_take(
-    run_model: type[Model], run_id: int, *, queued: str, running: str, **fields: Any
-) -> bool:
-    """Mark a queued run as running, with its first heartbeat; False when it was not queued
-    (another worker took it, or it already finished). One conditional UPDATE, so two workers
-    never run the same job."""
-    taken = run_model._default_manager.filter(pk=run_id, status=queued).update(
-        status=running, heartbeat_at=timezone.now(), **fields
+def job_announcer(event: str) -> Callable[[Any], None]:
+    """A function that tells everyone watching a run's assistant where the run is: ``event``
+    with the run's id, status, stage, progress and error (the pages' progress bars)."""
+
+    def announce(run: Any) -> None:
+        assistant_event_send(
+            assistant_id=run.assistant_id,
+            event=event,
+            data={
+                "run": run.pk,
+                "status": run.status,
+                "stage": run.stage,
+                "progress": round(run.progress, 2),
+                "error": run.error,
+            },
+        )
+
+    return announce
+
+
+def _silent(run: Any) -> None:
+    """Runs nobody watches live (test runs: their pages poll)."""
+
+
+class JobStopped(Exception):
+    """Raised by a job's work when the creator stopped the run meanwhile: the run keeps what the
+    stop saved, and the message says where it stopped."""
+
+
+def job_execute(
+    model: type[J],
+    run_id: int,
+    work: Callable[[J, Progress], None],
+    *,
+    announce: Callable[[J], None] = _silent,
+    related: Sequence[str] = ("assistant",),
+) -> J:
+    """Do ``work(run, progress)`` on the queued run ``run_id``, once: a run another worker took,
+    or one that already ended, comes back as it is.
+
+    How the work ends is how the run ends: returning marks it done; a ``ValueError`` marks it
+    failed with the error's words (a refusal the creator can act on); ``JobStopped`` leaves it
+    as the stop left it; anything else marks it failed ("The run broke off: …") and is raised
+    again for the logs, so no run stays "running". The end is saved only while the run is still
+    running this attempt: one stopped, resumed or recovered meanwhile keeps its newer state."""
+    rows = model._default_manager.select_related(*related)
+    taken = model._default_manager.filter(pk=run_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
     )
-    return bool(taken)
+    run = rows.get(pk=run_id)
+    if not taken:
+        return run
+    progress = _reporter(run, announce)
+    try:
+        work(run, progress)
+    except JobStopped as stopped:
+        run.refresh_from_db()
+        run.stage = str(stopped)[: _stage_length(run)]
+        run.save(update_fields=["stage"])
+        announce(run)
+        return run
+    except ValueError as error:
+        run.status, run.error = JobStatus.FAILED, str(error)
+    except Exception as error:
+        run.status, run.error = JobStatus.FAILED, f"The run broke off: {error}"
+        _end(run, announce)
+        raise
+    else:
+        run.status, run.progress = JobStatus.DONE, 1.0
+    _end(run, announce)
+    return run
 
 
-def progress_reporter(run: Any, announce: Callable[[Any], None]) -> Progress:
-    """Saves a job run's stage and progress and announces it (throttled)."""
+def _reporter(run: Job, announce: Callable[[Any], None]) -> Progress:
+    """Saves the run's stage and progress, with a heartbeat, and announces it (throttled)."""
+    stage_length = _stage_length(run)
 
     def report(stage: str, fraction: float) -> None:
-        run.stage, run.progress, run.heartbeat_at = stage[:32], fraction, timezone.now()
+        run.stage, run.progress, run.heartbeat_at = stage[:stage_length], fraction, timezone.now()
         run.save(update_fields=["stage", "progress", "heartbeat_at"])
         announce(run)
 
     return throttled(report)
 
 
-STOPPED = "The worker running this job stopped (restarted, killed or out of memory)."
+def _stage_length(run: Job) -> int:
+    field = run._meta.get_field("stage")
+    return field.max_length if isinstance(field, CharField) and field.max_length else 32
+
+
+def _end(run: Job, announce: Callable[[Any], None]) -> None:
+    run.finished_at = timezone.now()
+    still = type(run)._default_manager.filter(pk=run.pk, status=JobStatus.RUNNING)
+    attempt = getattr(run, "attempt", None)
+    if attempt is not None:  # a resumable run: only this attempt may end it
+        still = still.filter(**{"attempt": attempt})
+    fields = {f.attname: getattr(run, f.attname) for f in run._meta.concrete_fields}
+    fields.pop(run._meta.pk.attname)
+    if still.update(**fields):
+        announce(run)
+    else:
+        run.refresh_from_db()
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of background run: the model whose rows are its runs, the statuses a run has while
-    it runs and once it failed, and what to tell the creator when its worker stopped."""
+    """A kind of background work: the function that does it, and, for work with a row per run,
+    the model of those rows and how the watch treats a run whose worker stopped."""
 
     name: str
-    model: type[Model]
-    running: str
-    failed: str
+    execute: Callable[..., object]  # given the run's id (and what job_enqueue was given after it)
+    model: type[Model] | None = None  # None: background work with no run row to watch
+    running: str = JobStatus.RUNNING
+    failed: str = JobStatus.FAILED
     hint: str = "Run it again."
     beat: str = "heartbeat_at"  # saved with each progress report
     assistant: str = "assistant"  # the path from a run to its assistant
@@ -84,8 +169,13 @@ _kinds: dict[str, JobKind] = {}
 
 
 def job_kind_register(kind: JobKind) -> None:
-    """Let ``jobs_recover`` watch runs of ``kind`` (called once per kind, at start-up)."""
+    """Let ``job_run`` run and ``jobs_recover`` watch runs of ``kind`` (once per kind, at
+    start-up)."""
     _kinds[kind.name] = kind
+
+
+def job_kind(name: str) -> JobKind:
+    return _kinds[name]
 
 
 def jobs_recover(*, stale_after_s: float | None = None) -> dict[str, int]:
@@ -97,16 +187,17 @@ def jobs_recover(*, stale_after_s: float | None = None) -> dict[str, int]:
     stale = now - timedelta(seconds=stale_after_s or settings.JOB_STALE_AFTER_S)
     recovered: dict[str, int] = {}
     for kind in _kinds.values():
+        if kind.model is None:
+            continue
         silent = Q(**{f"{kind.beat}__lt": stale}) | Q(
             **{f"{kind.beat}__isnull": True, "created_at__lt": stale}
         )
         stuck = kind.model._default_manager.filter(silent, status=kind.running)
         assistants = set(stuck.values_list(kind.assistant, flat=True))
         fields: dict[str, Any] = {"status": kind.failed, "error": f"{STOPPED} {kind.hint}"}
-        if any(f.name == "finished_at" for f in kind.model._meta.fields):
-            fields["finished_at"] = now
-        if any(f.name == "updated_at" for f in kind.model._meta.fields):
-            fields["updated_at"] = now
+        for name in ("finished_at", "updated_at"):
+            if any(f.name == name for f in kind.model._meta.fields):
+                fields[name] = now
         recovered[kind.name] = stuck.update(**fields, **kind.reset)
         if kind.retry is not None:
             for assistant in Assistant.objects.filter(pk__in=assistants):

@@ -28,6 +28,9 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from gateway.models import SemanticCacheEntry
+from nlu.store import encoder_load
+
 SEMANTIC_THRESHOLD = 0.95
 SEMANTIC_MAX_PER_SCOPE = 2000  # newest answers kept per scope
 SEMANTIC_MAX_SCOPES = 256  # scopes whose vectors a process keeps in memory
@@ -89,8 +92,6 @@ class SemanticIndex:
             self._scopes.clear()
 
     def lookup(self, scope: str, question: str) -> CachedAnswer | None:
-        from gateway.models import SemanticCacheEntry
-
         vector = _embed(question)
         with self._lock:
             last_id, matrix, ids = self._scopes.pop(scope, (0, _EMPTY, []))
@@ -124,8 +125,6 @@ class SemanticIndex:
         return CachedAnswer(entry.answer, entry.finish_reason, model="")
 
     def put(self, scope: str, workspace_id: int, question: str, answer: CachedAnswer) -> None:
-        from gateway.models import SemanticCacheEntry
-
         SemanticCacheEntry.objects.create(
             scope=scope,
             workspace_id=workspace_id,
@@ -149,8 +148,6 @@ _EMPTY = np.zeros((0, 384), np.float32)
 
 
 def _embed(text: str) -> np.ndarray:
-    from nlu.store import encoder_load
-
     return np.asarray(encoder_load().embed_one(text), dtype=np.float32)
 
 

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from gateway.models import Attempt
+
 WINDOW_S = 60.0
 
 
@@ -165,8 +167,6 @@ def month_start(now: datetime | None = None) -> datetime:
 
 def month_spent(assistant_id: int) -> Decimal:
     """Dollars this assistant's LLM attempts cost since the first of the month (known costs)."""
-    from gateway.models import Attempt
-
     spent = Attempt.objects.filter(
         assistant_id=assistant_id, created_at__gte=month_start()
     ).aggregate(total=Sum("cost"))["total"]

@@ -8,11 +8,13 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self) -> None:
         from core.jobs import JobKind, job_kind_register
+        from knowledge.ingest import document_ingest
         from knowledge.models import Document, DocumentStatus
 
         job_kind_register(
             JobKind(
                 name="documents",
+                execute=document_ingest,
                 model=Document,
                 running=DocumentStatus.PROCESSING,
                 failed=DocumentStatus.FAILED,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.events import assistant_event_send
 from core.models import Assistant
+from core.tasks import job_enqueue
 from knowledge.ingest import content_hash, document_announce, revision_bump
 from knowledge.models import Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import FORMATS, document_format
@@ -165,12 +166,9 @@ def _room_check(kb: KnowledgeBase) -> None:
 
 def _queue(document: Document) -> None:
     """Mark the document queued and read it once the transaction commits."""
-    from knowledge.tasks import kb_ingest  # the task module imports the ingestion
-
     document.status, document.progress, document.error = DocumentStatus.QUEUED, 0.0, ""
     Document.objects.filter(pk=document.pk).update(
         status=DocumentStatus.QUEUED, progress=0.0, error=""
     )
     document_announce(document)
-    document_id = document.pk
-    transaction.on_commit(lambda: kb_ingest(document_id))
+    job_enqueue("documents", document.pk)

@@ -1,19 +1,12 @@
-"""Background jobs of the knowledge bases (Huey)."""
+"""Periodic work of the knowledge bases (Huey); reading a document is a job (``core.jobs``)."""
 
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
-from knowledge.ingest import document_ingest
 from knowledge.models import Document
 from knowledge.services import document_refresh, documents_due
-
-
-@db_task()
-def kb_ingest(document_id: int) -> None:
-    """Read one document into chunks (see ``document_ingest``)."""
-    document_ingest(document_id)
 
 
 @db_periodic_task(crontab(minute="*/5"))

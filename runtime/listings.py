@@ -22,6 +22,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from core.models import Assistant
+from knowledge.models import KnowledgeBase
 from runtime.recent import Recent
 
 
@@ -197,8 +198,6 @@ def _forget_knowledge_base(sender: Any, instance: Any, **kwargs: Any) -> None:
 def listings_watch() -> None:
     """Drop an assistant's listing whenever it or its knowledge base is saved or deleted."""
     from django.db.models.signals import post_delete, post_save
-
-    from knowledge.models import KnowledgeBase
 
     for name, signal in (("saved", post_save), ("deleted", post_delete)):
         signal.connect(_forget_assistant, sender=Assistant, dispatch_uid=f"listing-{name}")

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from builder.api.gateway import gateway_error_response
-from builder.services.analysis import intents_merge, latest_analysis, utterance_move
+from builder.services.analysis import latest_analysis
+from builder.services.fixes import intents_merge, utterance_move
 from builder.services.suggestions import (
     MAX_SUGGESTIONS,
     entity_values_suggest,

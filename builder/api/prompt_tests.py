@@ -15,12 +15,11 @@ from rest_framework.views import APIView
 from core.api.access import editable, request_user
 from core.models import Prompt, PromptTestCase, PromptVersion, member_rows
 from quality.models import PromptTestRun
+from quality.services.backtests import backtest_case_create, backtests
+from quality.services.prompt_checks import KINDS
 from quality.services.prompt_tests import (
-    KINDS,
     MAX_MODELS,
     MAX_REPETITIONS,
-    backtest_case_create,
-    backtests,
     prompt_test_case_create,
     prompt_tests_request,
 )

@@ -35,6 +35,7 @@ from builder.services.prompts import prompt_create, prompt_version_create
 from builder.services.versions import EXPORT_FORMAT, assistant_export, assistant_settings
 from core.models import Assistant, EntityKind, Workspace
 from gateway.models import LlmModel
+from knowledge.transfer import document_import, knowledge_base_import, knowledge_files
 from quality.services.conversation_tests import conversation_test_create
 from quality.services.prompt_tests import prompt_test_case_create
 
@@ -96,8 +97,6 @@ def assistant_export_file(assistant: Assistant) -> ExportFile:
     """The whole assistant as a file: ``assistant_export``'s JSON, or, when its knowledge base
     holds uploaded files, a zip archive of that JSON (``assistant.json``) and the files
     (``documents/<name>``)."""
-    from knowledge.transfer import knowledge_files  # knowledge's services import this module
-
     manifest = json.dumps(assistant_export(assistant), indent=2, ensure_ascii=False).encode()
     stem = slugify(assistant.name) or "assistant"
     files = knowledge_files(assistant)
@@ -394,8 +393,6 @@ def _knowledge_import(
     result: AssistantImport, data: Any, files: Mapping[str, bytes] | None
 ) -> None:
     """The knowledge base's settings, then each document through the normal upload path."""
-    from knowledge.transfer import document_import, knowledge_base_import
-
     if data is None:
         return
     if not isinstance(data, dict):

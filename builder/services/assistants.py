@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from builder.services.training import training_request
 from builder.services.workspaces import clean_name
 from core.events import assistant_event_send
 from core.models import DESCRIPTION_MAX_LENGTH, Assistant, Language, NluMode, Workspace
@@ -128,8 +129,6 @@ def assistant_update(
         ]
     )
     if retrain and assistant.intents.exists():
-        from builder.services.training import training_request
-
         training_request(assistant=assistant)
     assistant_event_send(
         assistant_id=assistant.pk,

@@ -12,6 +12,7 @@ from core.models import Assistant, Prompt, PromptVersion
 from gateway.models import LlmModel
 from gateway.prompts import template_variables
 from gateway.structured import schema_check
+from quality.services.prompt_tests import prompt_tests_on_new_version
 
 MAX_TEMPERATURE = 2.0
 
@@ -76,7 +77,5 @@ def prompt_version_create(
         output_schema=output_schema,
     )
     if prompt.test_cases.exists():  # what the new wording fixes and breaks, at once
-        from quality.services.prompt_tests import prompt_tests_on_new_version
-
         prompt_tests_on_new_version(version)
     return version

@@ -16,6 +16,7 @@ with a note saying what was left out; only an answer with nothing readable is re
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,14 +24,19 @@ import numpy as np
 import pydantic
 from django.core.exceptions import ValidationError
 
+from builder.services.nlu import utterances_add
 from core.models import UTTERANCE_MAX_LENGTH, Assistant, Entity, EntityKind, Intent
+from core.tasks import job_enqueue
 from gateway.calls import structured
-from gateway.errors import OutputInvalid, Refused, Truncated
+from gateway.errors import GatewayError, OutputInvalid, Refused, Truncated
 from gateway.ledger import CallScope
 from gateway.models import Purpose
 from gateway.structured import complete_items
 from nlu.analysis import NEAR_DUPLICATE, placement
 from nlu.data import normalised
+from nlu.store import registry
+
+logger = logging.getLogger(__name__)
 
 MAX_SUGGESTIONS = 25
 PROMPT_EXAMPLES = 20  # existing utterances shown to the model
@@ -229,8 +235,6 @@ def utterances_screen(
 ) -> list[dict[str, Any]]:
     """Drop exact copies (of any intent's example or of each other) and near duplicates of the
     intent's own examples; flag the rest that sit with another intent's examples."""
-    from nlu.store import registry
-
     taken = {normalised(text) for text, _ in known}
     fresh = []
     for text in candidates:
@@ -368,8 +372,6 @@ def intent_synthesise(*, intent: Intent, count: int = 10) -> list[str]:
     """Cold start: write a starting set of utterances for an intent from its name and
     description, keep those that do not sit with another intent, and add them (the NLU
     retrains). Returns what was added."""
-    from builder.services.nlu import utterances_add
-
     suggested = utterances_suggest(intent=intent, count=count)["suggestions"]
     texts = [row["text"] for row in suggested if row["conflict"] is None]
     if texts:
@@ -379,9 +381,16 @@ def intent_synthesise(*, intent: Intent, count: int = 10) -> list[str]:
 
 def synthesis_request(*, intent: Intent, count: int = 10) -> None:
     """Synthesise an intent's starting utterances in the background, after this transaction."""
-    from django.db import transaction
+    job_enqueue("synthesis", intent.pk, count)
 
-    from builder.tasks import intent_synthesis  # the task module imports this one
 
-    intent_id = intent.pk
-    transaction.on_commit(lambda: intent_synthesis(intent_id, count))
+def intent_synthesis_execute(intent_id: int, count: int) -> None:
+    """The background half of ``synthesis_request``. A failure is logged; the intent page still
+    offers to try again."""
+    intent = Intent.objects.select_related("assistant").filter(pk=intent_id).first()
+    if intent is None:
+        return
+    try:
+        intent_synthesise(intent=intent, count=count)
+    except GatewayError:
+        logger.exception("synthesising utterances for intent %s failed", intent_id)

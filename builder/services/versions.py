@@ -9,6 +9,7 @@ from django.db import transaction
 
 from core.models import Assistant, AssistantVersion, TrainingRun, TrainingStatus
 from core.nlu_data import nlu_data_hash
+from knowledge.transfer import knowledge_export
 from nlu.store import registry
 from quality.models import ConversationTestRun, SuiteRunStatus
 from quality.services.conversation_tests import conversation_tests_now
@@ -21,8 +22,6 @@ def assistant_export(assistant: Assistant) -> dict[str, Any]:
     """The whole assistant as one JSON document (what a version freezes, and what import reads):
     everything a creator made, the knowledge base's documents named but their files left to the
     export archive (``builder.services.assistant_transfer.assistant_export_file``)."""
-    from knowledge.transfer import knowledge_export  # knowledge's services import these
-
     return {
         "format": EXPORT_FORMAT,
         "assistant": {

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from builder import services
-from builder.services.analysis import intents_merge, utterance_move
+from builder.services.fixes import intents_merge, utterance_move
 from builder.services.suggestions import intent_synthesise
 from core.models import Assistant, Intent, Utterance, can_edit, member_rows
 from core.pages import AuthenticatedRequest, member_assistant

@@ -20,14 +20,9 @@ from core.pages import AuthenticatedRequest, member_assistant
 from gateway.catalogue import default_model
 from gateway.models import LlmModel
 from quality.models import PromptTestRun
-from quality.services.prompt_tests import (
-    backtest_case_create,
-    backtests,
-    check_lines,
-    check_text,
-    prompt_test_case_create,
-    prompt_tests_request,
-)
+from quality.services.backtests import backtest_case_create, backtests
+from quality.services.prompt_checks import check_lines, check_text
+from quality.services.prompt_tests import prompt_test_case_create, prompt_tests_request
 
 
 def _models() -> list[str]:

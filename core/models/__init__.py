@@ -3,6 +3,7 @@ import from here."""
 
 from core.models.assistants import Assistant, AssistantQuerySet, Language, NluMode
 from core.models.flows import AssistantVersion, Flow
+from core.models.jobs import Job, JobStatus
 from core.models.nlu import (
     UTTERANCE_MAX_LENGTH,
     Entity,
@@ -40,6 +41,8 @@ __all__ = [
     "EntityKind",
     "Flow",
     "Intent",
+    "Job",
+    "JobStatus",
     "Language",
     "Membership",
     "NluMode",

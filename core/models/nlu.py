@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from core.models.assistants import Assistant
+from core.models.jobs import Job
 from core.models.workspaces import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH
 
 UTTERANCE_MAX_LENGTH = 1000  # the NLU reads no further
@@ -91,7 +92,7 @@ class TrainingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class TrainingRun(models.Model):
+class TrainingRun(Job):
     """One training of an assistant's NLU from its draft data."""
 
     assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="training_runs")
@@ -99,17 +100,11 @@ class TrainingRun(models.Model):
         max_length=16, choices=TrainingStatus.choices, default=TrainingStatus.QUEUED
     )
     stage = models.CharField(max_length=32, blank=True)
-    progress = models.FloatField(default=0.0)
     data_hash = models.CharField(max_length=64, blank=True)  # what it was trained on
     model_version = models.CharField(max_length=64, blank=True)  # in the NLU model registry
-    error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     # Clarity and conflicts of the data it was trained on (nlu.analysis), added after training.
     analysis = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Saved with each progress report while running: a run whose worker died stops beating.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "builder_trainingrun"  # named when it lived in builder

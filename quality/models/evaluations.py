@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.models.assistants import Assistant, NluMode
+from core.models import Assistant, Job, NluMode
 
 
 class EvaluationKind(models.TextChoices):
@@ -22,7 +22,7 @@ class EvaluationStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class EvaluationRun(models.Model):
+class EvaluationRun(Job):
     assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="evaluations")
     kind = models.CharField(max_length=16, choices=EvaluationKind.choices)
     # The mode of the models evaluated: the assistant's when asked, the draft's for a test set.
@@ -37,18 +37,11 @@ class EvaluationRun(models.Model):
     status = models.CharField(
         max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED
     )
-    stage = models.CharField(max_length=64, blank=True)
     # Bumped each time the run is resumed: a worker still busy with an older attempt stops.
     attempt = models.PositiveIntegerField(default=0)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
     model_version = models.CharField(max_length=64, blank=True)  # the draft model tested
     report = models.JSONField(null=True, blank=True)
     member_role: str | None  # the requesting user's role, annotated by member_rows()
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Saved with each progress report while running: a run whose worker died stops beating.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "builder_evaluationrun"  # named when it lived in builder

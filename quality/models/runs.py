@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.models import Assistant, PromptVersion
+from core.models import Assistant, Job, PromptVersion
 
 
 class SuiteRunStatus(models.TextChoices):
@@ -15,20 +15,13 @@ class SuiteRunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class SuiteRun(models.Model):
+class SuiteRun(Job):
     """A background run of test cases: its progress while it runs, its report after."""
 
     status = models.CharField(
         max_length=16, choices=SuiteRunStatus.choices, default=SuiteRunStatus.QUEUED
     )
-    stage = models.CharField(max_length=64, blank=True)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
     report = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Saved with each progress report while running: a run whose worker died stops beating.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     member_role: str | None  # the requesting user's role, annotated by member_rows()
 
     class Meta:

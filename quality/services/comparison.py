@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from core.jobs import JobStopped
 from core.models import Assistant, Utterance
 from core.nlu_data import nlu_examples
 from gateway.calls import Completion
@@ -52,7 +53,7 @@ CLASSIFIERS = ("nlu", "llm", "hybrid")
 Record = dict[str, Any]  # one classifier's answer to one utterance, as JSON
 
 
-class ComparisonStopped(Exception):
+class ComparisonStopped(JobStopped):
     """The run was stopped (or resumed elsewhere) between two utterances."""
 
 

@@ -29,16 +29,19 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 
-from core.jobs import job_take, progress_reporter
+from core.jobs import job_execute
 from core.models import DEFAULT_SUITE, Assistant, ConversationTest
+from core.tasks import job_enqueue
 from gateway.ledger import CallScope
 from gateway.models import Purpose
 from nlu.progress import Progress
-from quality.models import ConversationTestRun, SuiteRunStatus
-from quality.services.prompt_tests import judged
+from quality.models import ConversationTestRun
+from quality.services.prompt_checks import judged
+from runtime.engine import State
+from runtime.models import Conversation
+from runtime.services import DialogUnavailable, engine_for
+from runtime.transcripts import transcript
 
 KINDS: dict[str, str] = {
     "intent": "intent is",
@@ -156,8 +159,6 @@ def conversation_test_from_conversation(
     """A test that replays a conversation of the assistant: each user turn expects the intent it
     was understood as (or no match), the entities found, and the reply, word for word when it
     came from the flow (generated replies vary: the creator adds a judge where they matter)."""
-    from runtime.models import Conversation
-    from runtime.transcripts import transcript
 
     conversation = (
         Conversation.objects.filter(pk=conversation_id, assistant=assistant).first()
@@ -266,7 +267,6 @@ class _Collector:
 
 async def _play(engine: Any, turns: Sequence[dict[str, Any]]) -> list[Observed]:
     """Play the user turns against the engine, from a fresh conversation."""
-    from runtime.engine import State
 
     state, collector = State(), _Collector()
     opening = await engine.start(state, collector.emit)
@@ -387,7 +387,6 @@ def conversation_tests_run(
 ) -> dict[str, Any]:
     """Play each test against the assistant's draft; the report has, per test, each turn with
     what was said and replied and each expectation with what was actually there."""
-    from runtime.services import engine_for
 
     progress = progress or (lambda stage, fraction: None)
     engine = engine_for(assistant, draft=True)  # DialogUnavailable: nothing to test yet
@@ -453,45 +452,22 @@ def _new_run(assistant: Assistant, suite: str) -> ConversationTestRun:
 def conversation_tests_request(*, assistant: Assistant, suite: str = "") -> ConversationTestRun:
     """Queue a run of the assistant's tests (one suite, or all); it starts once this commits."""
     run = _new_run(assistant, suite)
-    from quality.tasks import conversation_tests  # the task module imports this one
-
-    run_id = run.pk
-    transaction.on_commit(lambda: conversation_tests(run_id))
+    job_enqueue("conversation_tests", run.pk)
     return run
 
 
 def conversation_test_run_execute(run_id: int) -> ConversationTestRun:
     """Run a queued run (once; a run another worker took is left to it)."""
-    from runtime.services import DialogUnavailable
 
-    taken = job_take(
-        ConversationTestRun,
-        run_id,
-        queued=SuiteRunStatus.QUEUED,
-        running=SuiteRunStatus.RUNNING,
-    )
-    run = ConversationTestRun.objects.select_related("assistant").get(pk=run_id)
-    if not taken:
-        return run
-    progress = progress_reporter(run, lambda run: None)
-    try:
-        run.report = {
-            "suite": run.suite or None,
-            **conversation_tests_run(
-                run.assistant, _selected(run.assistant, run.suite), progress=progress
-            ),
-        }
-        run.status, run.progress = SuiteRunStatus.DONE, 1.0
-    except DialogUnavailable as unavailable:
-        run.status, run.error = SuiteRunStatus.FAILED, str(unavailable)
-    except Exception as error:  # a run is never left "running"
-        run.status, run.error = SuiteRunStatus.FAILED, f"The run broke off: {error}"
-        run.finished_at = timezone.now()
-        run.save()
-        raise
-    run.finished_at = timezone.now()
-    run.save()
-    return run
+    def work(run: ConversationTestRun, progress: Progress) -> None:
+        try:
+            tests = _selected(run.assistant, run.suite)
+            results = conversation_tests_run(run.assistant, tests, progress=progress)
+        except DialogUnavailable as unavailable:  # said to the creator as it is
+            raise ValueError(str(unavailable)) from None
+        run.report = {"suite": run.suite or None, **results}
+
+    return job_execute(ConversationTestRun, run_id, work)
 
 
 def conversation_tests_now(*, assistant: Assistant, suite: str = "") -> ConversationTestRun:

@@ -9,14 +9,12 @@ from pathlib import PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
-from core.events import assistant_event_send
-from core.jobs import job_take, progress_reporter
+from core.jobs import job_announcer, job_execute
 from core.models import Assistant, NluMode
-from core.nlu_data import name_importable
+from core.nlu_data import finetune_threads, name_importable, nlu_examples, nlu_matcher
+from core.tasks import job_enqueue
 from gateway.models import LlmModel
 from nlu.data import (
     OUT_OF_SCOPE,
@@ -26,9 +24,15 @@ from nlu.data import (
     examples_from_csv,
     examples_from_jsonl,
 )
+from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
+from nlu.model import NluModel, TrainingConfig
 from nlu.progress import Progress, progress_span
+from nlu.registry import NotPublished
+from nlu.store import registry
 from quality.models import ComparisonItem, EvaluationKind, EvaluationRun, EvaluationStatus
-from quality.services.comparison import ComparisonStopped
+from quality.services.comparison import compare
+
+_announce = job_announcer("nlu.evaluation")
 
 MAX_TEST_BYTES = 5_000_000
 MAX_TEST_UTTERANCES = 20_000
@@ -122,10 +126,7 @@ def evaluation_request(
         ],
     )
     _announce(run)
-    from quality.tasks import nlu_evaluate  # the task module imports this one
-
-    run_id = run.pk
-    transaction.on_commit(lambda: nlu_evaluate(run_id))
+    job_enqueue("evaluation", run.pk)
     return run
 
 
@@ -161,35 +162,20 @@ def evaluation_resume(*, run: EvaluationRun) -> EvaluationRun:
         raise ValidationError("Only a stopped or failed comparison can be resumed.")
     run.refresh_from_db()
     _announce(run)
-    from quality.tasks import nlu_evaluate  # the task module imports this one
-
-    run_id = run.pk
-    transaction.on_commit(lambda: nlu_evaluate(run_id))
+    job_enqueue("evaluation", run.pk)
     return run
 
 
 def evaluation_run_execute(run_id: int) -> EvaluationRun:
-    from core.nlu_data import finetune_threads, nlu_examples, nlu_matcher
-    from nlu.evaluation import kfold_outcomes, outcomes_of, report, split_holdout
-    from nlu.model import NluModel, TrainingConfig
-    from nlu.registry import NotPublished
-    from nlu.store import registry
+    """Evaluate as the run asks, in the run's training mode (once; a run another worker took is
+    left to it). A comparison stopped meanwhile keeps what it finished, for a resume."""
+    return job_execute(EvaluationRun, run_id, _evaluate, announce=_announce)
 
-    taken = job_take(
-        EvaluationRun,
-        run_id,
-        queued=EvaluationStatus.QUEUED,
-        running=EvaluationStatus.RUNNING,
-        stage="starting",
-    )
-    run = EvaluationRun.objects.select_related("assistant").get(pk=run_id)
-    if not taken:
-        return run
+
+def _evaluate(run: EvaluationRun, progress: Progress) -> None:
     assistant = run.assistant
     models = registry()
     matcher = nlu_matcher(assistant)
-    progress = progress_reporter(run, _announce)
-
     config = TrainingConfig(mode=run.nlu_mode, finetune_threads=finetune_threads())
     modes: list[str] = []  # of the models evaluated, as their manifests say
 
@@ -200,64 +186,32 @@ def evaluation_run_execute(run_id: int) -> EvaluationRun:
         modes.append(model.mode)
         return model
 
-    try:
-        if run.kind == EvaluationKind.COMPARE:
-            run.report = _compare(run, train, progress)
-            modes.append(run.report["nlu_mode"])
-            outcomes = None
-        elif run.kind == EvaluationKind.TEST_SET:
-            try:
-                model = models.published_model(assistant.pk, "draft")
-            except NotPublished:
-                raise ValueError("The assistant has no trained model yet.") from None
-            run.model_version = models.published_version(assistant.pk, "draft") or ""
-            modes.append(model.mode)
-            progress("predicting", 0.1)
-            outcomes = outcomes_of(model, test_set_examples(run))
+    if run.kind == EvaluationKind.COMPARE:
+        run.report = _compare(run, train, progress)
+        modes.append(run.report["nlu_mode"])
+    elif run.kind == EvaluationKind.TEST_SET:
+        try:
+            model = models.published_model(assistant.pk, "draft")
+        except NotPublished:
+            raise ValueError("The assistant has no trained model yet.") from None
+        run.model_version = models.published_version(assistant.pk, "draft") or ""
+        modes.append(model.mode)
+        progress("predicting", 0.1)
+        run.report = report(outcomes_of(model, test_set_examples(run)))
+    else:
+        examples = nlu_examples(assistant)
+        if len({example.intent for example in examples}) < 2:
+            raise ValueError("An evaluation needs at least two intents with utterances.")
+        if run.kind == EvaluationKind.HOLDOUT:
+            train_part, test = split_holdout(examples)
+            if not test:
+                raise ValueError("Too few utterances to hold any out.")
+            model = train(train_part, progress_span(progress, 0.0, 0.9, "training on 80 %: "))
+            run.report = report(outcomes_of(model, test))
         else:
-            examples = nlu_examples(assistant)
-            if len({example.intent for example in examples}) < 2:
-                raise ValueError("An evaluation needs at least two intents with utterances.")
-            if run.kind == EvaluationKind.HOLDOUT:
-                train_part, test = split_holdout(examples)
-                if not test:
-                    raise ValueError("Too few utterances to hold any out.")
-                model = train(train_part, progress_span(progress, 0.0, 0.9, "training on 80 %: "))
-                outcomes = outcomes_of(model, test)
-            else:
-                outcomes = kfold_outcomes(examples, train, folds=run.folds, progress=progress)
-    except ComparisonStopped as stopped:
-        run.refresh_from_db()
-        run.stage = str(stopped)[:64]
-        run.save(update_fields=["stage"])
-        _announce(run)
-        return run
-    except ValueError as error:
-        run.status, run.error = EvaluationStatus.FAILED, str(error)
-    else:
-        run.status, run.progress = EvaluationStatus.DONE, 1.0
-        if outcomes is not None:
-            run.report = report(outcomes)
-        if modes:  # what was evaluated, whatever the assistant's mode is by now
-            run.nlu_mode = modes[-1]
-    run.finished_at = timezone.now()
-    # Unless it was stopped or resumed meanwhile: then the newer state stands.
-    current = EvaluationRun.objects.filter(
-        pk=run.pk, status=EvaluationStatus.RUNNING, attempt=run.attempt
-    )
-    if current.update(
-        status=run.status,
-        error=run.error,
-        progress=run.progress,
-        report=run.report,
-        model_version=run.model_version,
-        nlu_mode=run.nlu_mode,
-        finished_at=run.finished_at,
-    ):
-        _announce(run)
-    else:
-        run.refresh_from_db()
-    return run
+            run.report = report(kfold_outcomes(examples, train, folds=run.folds, progress=progress))
+    if modes:  # what was evaluated, whatever the assistant's mode is by now
+        run.nlu_mode = modes[-1]
 
 
 def test_set_examples(run: EvaluationRun) -> list[Example]:
@@ -274,9 +228,6 @@ def test_set_examples(run: EvaluationRun) -> list[Example]:
 def _compare(
     run: EvaluationRun, train: Callable[[list[Example], Progress], Any], progress: Progress
 ) -> dict[str, Any]:
-    from core.nlu_data import nlu_examples
-    from nlu.evaluation import split_holdout
-    from quality.services.comparison import compare
 
     assistant = run.assistant
     attempt = run.attempt
@@ -308,17 +259,3 @@ def _compare(
     nlu = train(training, progress_span(progress, 0.0, share, "training on 80 %: "))
     options["progress"] = progress_span(progress, share, 1.0)
     return compare(assistant, held_out, nlu=nlu, training=training, **options)
-
-
-def _announce(run: EvaluationRun) -> None:
-    assistant_event_send(
-        assistant_id=run.assistant_id,
-        event="nlu.evaluation",
-        data={
-            "run": run.pk,
-            "status": run.status,
-            "stage": run.stage,
-            "progress": round(run.progress, 2),
-            "error": run.error,
-        },
-    )

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from benchmarks.fake_provider import reply, truncated
 from builder import services
-from builder.services.analysis import intents_merge, latest_analysis, utterance_move
+from builder.services.analysis import latest_analysis
+from builder.services.fixes import intents_merge, utterance_move
 from builder.services.suggestions import (
     entity_values_suggest,
     intent_synthesise,

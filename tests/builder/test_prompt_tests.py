@@ -14,7 +14,7 @@ from builder import services
 from core.models import Assistant, Prompt
 from gateway.ledger import CallScope
 from quality.models import PromptTestRun, SuiteRunStatus
-from quality.services.prompt_tests import check_lines, check_output
+from quality.services.prompt_checks import check_lines, check_output
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_checks_are_written_one_per_line_and_bad_lines_are_named():
     ],
 )
 def test_checks_that_only_look_like_numbers_or_schemas_are_refused(check, message):
-    from quality.services.prompt_tests import check_clean
+    from quality.services.prompt_checks import check_clean
 
     with pytest.raises(ValidationError, match=message):
         check_clean(check)

@@ -163,6 +163,9 @@ async def main():
     await server
 
 asyncio.run(main())
+from core.jobs import job_kind
+kinds = ("training", "analysis", "synthesis", "evaluation", "prompt_tests", "conversation_tests")
+print([job_kind(name).name for name in (*kinds, "documents")])
 """
 
 
@@ -178,5 +181,6 @@ def test_a_fresh_server_process_knows_every_task_it_may_be_handed(tmp_path: Path
         check=True,
     ).stdout
 
-    assert "builder.tasks.nlu_train" in output
-    assert "quality.tasks.nlu_evaluate" in output  # evaluations live a layer below the pages
+    assert "core.tasks.job_run" in output  # every kind of job runs through it
+    assert "knowledge.tasks.kb_refresh_due" in output
+    assert "'conversation_tests', 'documents']" in output  # every kind registered itself

@@ -11,7 +11,7 @@ from builder import services
 from builder.demo import demo_content_seed
 from core.models import Assistant
 from gateway.calls import complete, prompt_call
-from quality.services.prompt_tests import backtest_case_create, backtests
+from quality.services.backtests import backtest_case_create, backtests
 from runtime.models import Channel, Conversation, Feedback, Message, TurnRecord
 from runtime.services import FeedbackRefused, feedback_record
 from tests.support.chat import open_chat

@@ -15,7 +15,8 @@ from benchmarks.fake_provider import reply
 from builder import services
 from core.models import Assistant, Prompt
 from gateway.models import Call
-from quality.services.prompt_tests import backtests, prompt_tests_run
+from quality.services.backtests import backtests
+from quality.services.prompt_tests import prompt_tests_run
 from runtime.capabilities import AssistantCapabilities
 from runtime.engine import Engine, State
 

@@ -38,7 +38,7 @@ from gateway.models import Purpose
 from nlu.progress import Progress
 from quality.models import ConversationTestRun
 from quality.services.prompt_checks import judged
-from runtime.engine import State
+from runtime.engine import Engine, State
 from runtime.models import Conversation
 from runtime.services import DialogUnavailable, engine_for
 from runtime.transcripts import transcript
@@ -265,7 +265,7 @@ class _Collector:
         return replies
 
 
-async def _play(engine: Any, turns: Sequence[dict[str, Any]]) -> list[Observed]:
+async def _play(engine: Engine, turns: Sequence[dict[str, Any]]) -> list[Observed]:
     """Play the user turns against the engine, from a fresh conversation."""
 
     state, collector = State(), _Collector()

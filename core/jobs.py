@@ -1,6 +1,6 @@
-"""How background jobs run (trainings, evaluations, test runs; reading documents shares the
-progress reports and the watch): take a queued run once, report its progress, end it the same
-way whatever the work, and fail the runs whose worker stopped.
+"""How background jobs run (trainings, evaluations, test runs, readings of documents): take a
+queued run once, report its progress, end it the same way whatever the work, and fail the runs
+whose worker stopped.
 
 Each app registers its kinds of job (``job_kind_register``, from its ``AppConfig.ready``) with
 the function that does the work, so this module names no model or service above it; the one
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import CharField, Model, Q
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import CharField, Q, QuerySet
 from django.utils import timezone
 
 from core.events import assistant_event_send
@@ -87,7 +89,8 @@ def job_execute(
     failed with the error's words (a refusal the creator can act on); ``JobStopped`` leaves it
     as the stop left it; anything else marks it failed ("The run broke off: …") and is raised
     again for the logs, so no run stays "running". The end is saved only while the run is still
-    running this attempt: one stopped, resumed or recovered meanwhile keeps its newer state."""
+    running this attempt: one stopped, resumed or recovered meanwhile keeps its newer state, and
+    one deleted meanwhile (with what it was about) is not saved again."""
     rows = model._default_manager.select_related(*related)
     taken = model._default_manager.filter(pk=run_id, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, stage="starting", heartbeat_at=timezone.now()
@@ -117,12 +120,14 @@ def job_execute(
 
 
 def _reporter(run: Job, announce: Callable[[Any], None]) -> Progress:
-    """Saves the run's stage and progress, with a heartbeat, and announces it (throttled)."""
+    """Saves the run's stage and progress, with a heartbeat, and announces it (throttled); a run
+    deleted meanwhile is not saved again."""
     stage_length = _stage_length(run)
+    rows = type(run)._default_manager.filter(pk=run.pk)
 
     def report(stage: str, fraction: float) -> None:
         run.stage, run.progress, run.heartbeat_at = stage[:stage_length], fraction, timezone.now()
-        run.save(update_fields=["stage", "progress", "heartbeat_at"])
+        rows.update(stage=run.stage, progress=run.progress, heartbeat_at=run.heartbeat_at)
         announce(run)
 
     return throttled(report)
@@ -144,7 +149,8 @@ def _end(run: Job, announce: Callable[[Any], None]) -> None:
     if still.update(**fields):
         announce(run)
     else:
-        run.refresh_from_db()
+        with suppress(ObjectDoesNotExist):  # deleted meanwhile: it has nothing left to end
+            run.refresh_from_db()
 
 
 @dataclass(frozen=True)
@@ -154,15 +160,13 @@ class JobKind:
 
     name: str
     execute: Callable[..., object]  # given the run's id (and what job_enqueue was given after it)
-    model: type[Model] | None = None  # None: background work with no run row to watch
-    running: str = JobStatus.RUNNING
-    failed: str = JobStatus.FAILED
+    model: type[Job] | None = None  # None: background work with no run row to watch
     hint: str = "Run it again."
-    beat: str = "heartbeat_at"  # saved with each progress report
     assistant: str = "assistant"  # the path from a run to its assistant
-    reset: dict[str, Any] = field(default_factory=dict)  # more fields to set on a stopped run
     # Asked again for each assistant whose run stopped (a training retries; tests do not).
     retry: Callable[[Assistant], object] | None = None
+    # Given the runs the watch just failed, for what they were about (a document's status).
+    on_stopped: Callable[[QuerySet[Any]], object] | None = None
 
 
 _kinds: dict[str, JobKind] = {}
@@ -181,24 +185,26 @@ def job_kind(name: str) -> JobKind:
 def jobs_recover(*, stale_after_s: float | None = None) -> dict[str, int]:
     """Jobs whose worker stopped mid-way stop beating: after ``JOB_STALE_AFTER_S`` without a
     progress report each is marked failed with the reason, so none stays "running" forever; a
-    kind with a ``retry`` is asked for again (a training trains the draft as it is then).
-    Returns how many of each kind were recovered."""
+    kind with a ``retry`` is asked for again (a training trains the draft as it is then), and one
+    with ``on_stopped`` is handed the runs it failed. Returns how many of each kind were
+    recovered."""
     now = timezone.now()
     stale = now - timedelta(seconds=stale_after_s or settings.JOB_STALE_AFTER_S)
     recovered: dict[str, int] = {}
     for kind in _kinds.values():
         if kind.model is None:
             continue
-        silent = Q(**{f"{kind.beat}__lt": stale}) | Q(
-            **{f"{kind.beat}__isnull": True, "created_at__lt": stale}
+        runs = kind.model._default_manager
+        silent = Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
+        stuck = runs.filter(silent, status=JobStatus.RUNNING)
+        ids = list(stuck.values_list("pk", flat=True))
+        assistants = set(runs.filter(pk__in=ids).values_list(kind.assistant, flat=True))
+        error = f"{STOPPED} {kind.hint}"
+        recovered[kind.name] = stuck.filter(pk__in=ids).update(
+            status=JobStatus.FAILED, error=error, finished_at=now
         )
-        stuck = kind.model._default_manager.filter(silent, status=kind.running)
-        assistants = set(stuck.values_list(kind.assistant, flat=True))
-        fields: dict[str, Any] = {"status": kind.failed, "error": f"{STOPPED} {kind.hint}"}
-        for name in ("finished_at", "updated_at"):
-            if any(f.name == name for f in kind.model._meta.fields):
-                fields[name] = now
-        recovered[kind.name] = stuck.update(**fields, **kind.reset)
+        if kind.on_stopped is not None and recovered[kind.name]:
+            kind.on_stopped(runs.filter(pk__in=ids, status=JobStatus.FAILED, error=error))
         if kind.retry is not None:
             for assistant in Assistant.objects.filter(pk__in=assistants):
                 kind.retry(assistant)

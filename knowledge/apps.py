@@ -8,19 +8,16 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self) -> None:
         from core.jobs import JobKind, job_kind_register
-        from knowledge.ingest import document_ingest
-        from knowledge.models import Document, DocumentStatus
+        from knowledge.ingest import document_ingest, readings_stopped
+        from knowledge.models import DocumentReading
 
         job_kind_register(
             JobKind(
                 name="documents",
                 execute=document_ingest,
-                model=Document,
-                running=DocumentStatus.PROCESSING,
-                failed=DocumentStatus.FAILED,
+                model=DocumentReading,
                 hint="Refresh the document or upload it again.",
-                beat="updated_at",
-                assistant="knowledge_base__assistant",
-                reset={"progress": 0.0},
+                assistant="document__knowledge_base__assistant",
+                on_stopped=readings_stopped,  # its document fails too
             )
         )

@@ -1,8 +1,10 @@
 """Reading a document into chunks, in the background: fetch (for a URL), parse, chunk, embed, store.
 
-A document's new chunks replace its old ones in one transaction, so a question never meets half a
-document; a document that fails keeps whatever chunks it had (a broken re-upload does not empty
-the knowledge base) and says why in ``error``. Every step reports progress to the page.
+Each reading is a job (``DocumentReading``, run by ``core.jobs.job_execute``); the document shows
+where its latest reading is. A document's new chunks replace its old ones in one transaction, so
+a question never meets half a document; a document that fails keeps whatever chunks it had (a
+broken re-upload does not empty the knowledge base) and says why in ``error``. Every step
+reports progress to the page.
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ import httpx
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from tokenizers import Tokenizer
 
 from core.events import assistant_event_send
-from core.jobs import Progress, throttled
+from core.jobs import job_execute
+from core.models import JobStatus
 from core.outbound import OutboundRefused, outbound_check
 from knowledge.chunking import Piece, chunk, indexed_text
-from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
+from knowledge.models import Chunk, Document, DocumentReading, DocumentStatus, KnowledgeBase
 from knowledge.parsing import Parsed, Unreadable, document_format, parse
 from nlu.encoder import Encoder
+from nlu.progress import Progress
 from nlu.store import encoder_load
 
 EMBED_BATCH = 64
+PREVIOUS_KEPT = " The previous version stays searchable."
+SUPERSEDED = "The document was deleted, or queued to be read again, while this reading ran."
 _FETCH_FORMATS = {
     "text/html": "html",
     "application/xhtml+xml": "html",
@@ -65,41 +71,60 @@ def _counter(encoder: Encoder) -> Tokenizer:
     return tokenizer
 
 
-def document_ingest(document_id: int) -> Document | None:
-    """Read a queued document into chunks; the task's body. Returns None when it was deleted."""
-    taken = Document.objects.filter(
-        pk=document_id, status__in=(DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
-    ).update(status=DocumentStatus.PROCESSING, progress=0.0, error="", updated_at=timezone.now())
-    document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
-    if document is None or not taken:
-        return document
-    reporter = _progress(document)
-    reporter("reading", 0.0)
+def document_ingest(reading_id: int) -> DocumentReading | None:
+    """Do a queued reading of a document (the task's body, through ``core.jobs.job_execute``):
+    a document that cannot be read (``Unreadable``, a ``ValueError``) fails the reading with the
+    reason, a crash fails it too, and its document shows the reading's end. Returns the reading,
+    or None when it was deleted with its document."""
     try:
-        if document.url:
-            _fetch(document)
-            reporter("fetched", 0.1)
-        parsed = parse(document.name, bytes(document.content), document.format)
-        encoder = encoder_load()
-        kb = document.knowledge_base
-        pieces = pieces_of(parsed, encoder, size=kb.chunk_tokens, overlap=kb.overlap_tokens)
-        reporter("embedding", 0.2)
-        texts = [indexed_text(parsed.title, piece.heading, piece.text) for piece in pieces]
-        vectors = np.zeros((len(texts), encoder.dimensions), dtype=np.float32)
-        for start in range(0, len(texts), EMBED_BATCH):
-            vectors[start : start + EMBED_BATCH] = encoder.embed(texts[start : start + EMBED_BATCH])
-            reporter("embedding", 0.2 + 0.75 * (start + EMBED_BATCH) / max(1, len(texts)))
-    except Unreadable as error:
-        return _failed(document, str(error))
-    _store(document, parsed.title, pieces, vectors)
-    reporter("ready", 1.0)
-    return document
+        return job_execute(
+            DocumentReading,
+            reading_id,
+            _read,
+            announce=_reading_announce,
+            related=["document__knowledge_base"],
+        )
+    except DocumentReading.DoesNotExist:
+        if DocumentReading.objects.filter(pk=reading_id).exists():
+            raise
+        return None
 
 
-def _store(document: Document, title: str, pieces: list[Piece], vectors: np.ndarray) -> None:
+def _read(reading: DocumentReading, progress: Progress) -> None:
+    """Fetch (a URL), parse, chunk and embed the reading's document, and store its chunks."""
+    if not _latest(reading).exists():
+        raise ValueError(SUPERSEDED)
+    document = reading.document
+    progress("reading", 0.0)
+    if document.url:
+        _fetch(document)
+        progress("fetched", 0.1)
+    parsed = parse(document.name, bytes(document.content), document.format)
+    encoder = encoder_load()
+    kb = document.knowledge_base
+    pieces = pieces_of(parsed, encoder, size=kb.chunk_tokens, overlap=kb.overlap_tokens)
+    progress("embedding", 0.2)
+    texts = [indexed_text(parsed.title, piece.heading, piece.text) for piece in pieces]
+    vectors = np.zeros((len(texts), encoder.dimensions), dtype=np.float32)
+    for start in range(0, len(texts), EMBED_BATCH):
+        vectors[start : start + EMBED_BATCH] = encoder.embed(texts[start : start + EMBED_BATCH])
+        progress("embedding", 0.2 + 0.75 * (start + EMBED_BATCH) / max(1, len(texts)))
+    _store(reading, parsed.title, pieces, vectors)
+
+
+def _latest(reading: DocumentReading) -> QuerySet[Document]:
+    """The reading's document while this is its latest reading: neither deleted nor queued
+    again since (an older reading leaves the document to the newer one)."""
+    return Document.objects.filter(pk=reading.document_id).exclude(readings__pk__gt=reading.pk)
+
+
+def _store(reading: DocumentReading, title: str, pieces: list[Piece], vectors: np.ndarray) -> None:
+    document = reading.document
     with transaction.atomic():
-        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
-            return  # deleted while it was being read
+        # Locked first, then asked (a new reading is queued under the same lock, see _queue).
+        locked = Document.objects.select_for_update().filter(pk=document.pk).exists()
+        if not locked or not _latest(reading).exists():
+            raise ValueError(SUPERSEDED)
         document.chunks.all().delete()
         Chunk.objects.bulk_create(
             Chunk(
@@ -141,28 +166,43 @@ def revision_bump(kb_id: int) -> None:
     KnowledgeBase.objects.filter(pk=kb_id).update(revision=F("revision") + 1)
 
 
-def _failed(document: Document, error: str) -> Document:
-    document.status, document.error, document.progress = DocumentStatus.FAILED, error, 0.0
-    if document.chunk_count:
-        document.error += " The previous version stays searchable."
-    Document.objects.filter(pk=document.pk).update(
-        status=document.status, error=document.error, progress=0.0, updated_at=timezone.now()
-    )
-    document_announce(document)
-    return document
+def _reading_announce(reading: DocumentReading) -> None:
+    """The document shows where its latest reading is (processing with its progress, ready, or
+    failed with the reason), and everyone watching its assistant sees it; a reading that is no
+    longer the document's latest leaves the document alone."""
+    document = reading.document
+    changes: dict[str, object] = {}
+    stage = ""
+    if reading.status == JobStatus.RUNNING:
+        stage = reading.stage
+        changes = {
+            "status": DocumentStatus.PROCESSING,
+            "progress": min(reading.progress, 1.0),
+            "error": "",
+        }
+    elif reading.status == JobStatus.FAILED:
+        error = reading.error + (PREVIOUS_KEPT if document.chunk_count else "")
+        changes = {"status": DocumentStatus.FAILED, "progress": 0.0, "error": error}
+    elif reading.status == JobStatus.DONE:
+        stage = "ready"  # the document was saved with its chunks
+    else:
+        return
+    latest = _latest(reading)
+    if changes:
+        # updated_at: the document's last sign of life, as it always was
+        if not latest.update(**changes, updated_at=timezone.now()):
+            return
+        for name, value in changes.items():
+            setattr(document, name, value)
+    elif not latest.exists():
+        return
+    document_announce(document, stage=stage)
 
 
-def _progress(document: Document) -> Progress:
-    def report(stage: str, fraction: float) -> None:
-        document.progress = min(fraction, 1.0)
-        if stage != "ready":  # a ready document's row is saved with its chunks
-            Document.objects.filter(pk=document.pk).update(
-                progress=document.progress,
-                updated_at=timezone.now(),  # its heartbeat
-            )
-        document_announce(document, stage=stage)
-
-    return throttled(report)
+def readings_stopped(readings: QuerySet[DocumentReading]) -> None:
+    """The watch failed these readings (their worker stopped): their documents say so."""
+    for reading in readings.select_related("document__knowledge_base").defer("document__content"):
+        _reading_announce(reading)
 
 
 def document_announce(document: Document, *, stage: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from core.models import Assistant
+from core.models import Assistant, Job
 
 # Measured on benchmarks/kb (see BENCHMARKS.md): the defaults every new knowledge base gets.
 DEFAULT_CHUNK_TOKENS = 160
@@ -98,6 +98,19 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DocumentReading(Job):
+    """One reading of a document into chunks (after an upload, a link, a refresh or a new chunk
+    size), run by ``core.jobs``; the document shows where its latest reading is."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="readings")
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"reading {self.pk} of {self.document} ({self.status})"
 
 
 class Chunk(models.Model):

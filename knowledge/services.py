@@ -18,14 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.events import assistant_event_send
-from core.models import Assistant
+from core.models import Assistant, JobStatus
 from core.tasks import job_enqueue
 from knowledge.ingest import content_hash, document_announce, revision_bump
-from knowledge.models import Document, DocumentStatus, KnowledgeBase
+from knowledge.models import Document, DocumentReading, DocumentStatus, KnowledgeBase
 from knowledge.parsing import FORMATS, document_format
 
 SETTINGS_FIELDS = ("chunk_tokens", "overlap_tokens", "top_k", "min_score", "fusion")
 MAX_TAGS = 20
+READINGS_KEPT = 10  # a document's ended readings kept when it is read again
 
 
 def knowledge_base_of(assistant: Assistant) -> KnowledgeBase:
@@ -164,11 +165,18 @@ def _room_check(kb: KnowledgeBase) -> None:
         )
 
 
-def _queue(document: Document) -> None:
-    """Mark the document queued and read it once the transaction commits."""
+def _queue(document: Document) -> DocumentReading:
+    """Mark the document queued and read it in a new reading once the transaction commits (the
+    update locks the document first). A reading still queued or running on it is superseded: it
+    stores nothing and leaves the document to the new one."""
     document.status, document.progress, document.error = DocumentStatus.QUEUED, 0.0, ""
     Document.objects.filter(pk=document.pk).update(
         status=DocumentStatus.QUEUED, progress=0.0, error=""
     )
+    ended = document.readings.filter(status__in=(JobStatus.DONE, JobStatus.FAILED))
+    old = list(ended.order_by("-pk").values_list("pk", flat=True)[READINGS_KEPT:])
+    DocumentReading.objects.filter(pk__in=old).delete()  # a page refreshed hourly adds up
+    reading = DocumentReading.objects.create(document=document)
     document_announce(document)
-    job_enqueue("documents", document.pk)
+    job_enqueue("documents", reading.pk)
+    return reading

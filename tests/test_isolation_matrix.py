@@ -68,7 +68,7 @@ from gateway.calls import CallScope, complete, prompt_call
 from gateway.errors import GatewayError
 from gateway.models import Attempt, Call, LlmModel, Purpose, SemanticCacheEntry
 from knowledge.ingest import document_ingest
-from knowledge.models import Chunk, Document, KnowledgeBase
+from knowledge.models import Chunk, Document, DocumentReading, KnowledgeBase
 from knowledge.services import document_upload, knowledge_base_of
 from nlu.model import NluModel
 from quality.models import ComparisonItem, ConversationTestRun, EvaluationRun, PromptTestRun
@@ -581,6 +581,15 @@ MATRIX: dict[str, Row] = {
             ),
         ),
     ),
+    # A document's reading (a job): where it is and how it ended show on its document.
+    "knowledge.DocumentReading": Row(
+        make="documentreading",
+        requests=(
+            page("get", "/knowledge/documents/{o.document_id}/"),
+            api("get", "/api/knowledge/documents/{o.document_id}/"),
+            api("post", "/api/knowledge/documents/{o.document_id}/refresh/"),
+        ),
+    ),
     "knowledge.Chunk": Row(
         make="chunk",
         requests=(
@@ -1020,10 +1029,13 @@ class Rival:
         kb = self.get("knowledge.KnowledgeBase")
         return document_upload(kb, name="rival-returns.md", data=RIVAL_UPLOAD, tags=["rival"])
 
+    def make_documentreading(self) -> DocumentReading:
+        return self.get("knowledge.Document").readings.latest("pk")  # queued with the upload
+
     def make_chunk(self) -> Chunk:
-        document = self.get("knowledge.Document")
-        document_ingest(document.pk)  # as the background task does once the upload commits
-        return document.chunks.get()
+        reading = self.get("knowledge.DocumentReading")
+        document_ingest(reading.pk)  # as the background task does once the upload commits
+        return reading.document.chunks.get()
 
     def make_conversation(self) -> Conversation:
         """A conversation in the test panel with the trained draft."""

@@ -92,3 +92,15 @@ def test_a_stopped_run_keeps_what_the_stop_saved_and_says_where_it_stopped(
         "stop",
         "stopped after 3 of 9",
     )
+
+
+@pytest.mark.django_db
+def test_a_run_deleted_while_it_runs_ends_quietly(run: TrainingRun) -> None:
+    def work(job: TrainingRun, progress: Progress) -> None:
+        progress("halfway", 0.5)
+        TrainingRun.objects.filter(pk=job.pk).delete()  # its assistant was deleted, say
+        progress("nearly", 0.9)
+
+    job_execute(TrainingRun, run.pk, work)  # raises nothing, and saves nothing back
+
+    assert not TrainingRun.objects.filter(pk=run.pk).exists()

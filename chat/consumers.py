@@ -143,9 +143,7 @@ class ChatConsumer(_Consumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self._error(
-                "too_large", f"Frames are text of at most {MAX_FRAME_CHARS} characters."
-            )
+            await self._error("too_large", TOO_LARGE_FRAME)
             return
         if not self._take_allowance():
             await self._error("rate_limited", "Too many messages; slow down a little.")

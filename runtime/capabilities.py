@@ -84,8 +84,10 @@ class AssistantCapabilities:
 
     async def understand(self, text: str) -> Understanding:
         understood = self._parse(text)
+        if self.hybrid is None:  # most assistants: the NLU decides every turn
+            return understood
         ranking = [(c["intent"], c["confidence"]) for c in understood.ranking]
-        offered = self.hybrid.offered(ranking) if self.hybrid is not None else []
+        offered = self.hybrid.offered(ranking)
         if not offered:
             return understood
         scope = CallScope(
